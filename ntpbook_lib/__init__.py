@@ -1,0 +1,30 @@
+"""ntpbook_lib: the objects of next-token prediction's implicit geometry (T24, Z24), computed exactly.
+
+T24: C. Thrampoulidis, Implicit Optimization Bias of Next-Token Prediction in Linear Models, NeurIPS 2024.
+Z24: Y. Zhao, T. Behnia, V. Vakilian, C. Thrampoulidis, Implicit Geometry of Next-token Prediction, COLM 2024.
+"""
+
+from . import plotting
+from .corpus import context_length_statistics, load_text, tokenize
+from .data import NTPData
+from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
+from .loss import ce_decomposition, ce_loss, log_softmax
+from .training import log_schedule, train_logits
+
+__all__ = [
+    "NTPData",
+    "ce_loss",
+    "ce_decomposition",
+    "log_softmax",
+    "random_supports",
+    "random_ntp_data",
+    "symmetric_supports",
+    "gaussian_embeddings",
+    "load_text",
+    "tokenize",
+    "context_length_statistics",
+    "train_logits",
+    "log_schedule",
+    "plotting",
+]
+__version__ = "0.1.0"

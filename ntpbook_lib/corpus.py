@@ -1,0 +1,79 @@
+"""Real text for the language-sparsity experiments: an offline corpus and an opt-in TinyStories loader."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import NamedTuple
+
+import numpy as np
+
+from .data import NTPData
+
+__all__ = ["load_text", "tokenize", "Tokenized", "context_length_statistics", "ContextStats"]
+
+_WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
+
+
+def load_text(source: str = "python-docs", n_stories: int = 2000) -> str:
+    """Return a corpus as one string.
+
+    ``"python-docs"`` (default, offline): the reference-manual topics that ship with every Python
+    (``pydoc_data.topics``), about 0.5 MB of English.  ``"tinystories"`` (opt-in, downloads): the first
+    ``n_stories`` stories of TinyStories (Eldan & Li, 2023) through the Hugging Face ``datasets`` package.
+    """
+    if source == "python-docs":
+        from pydoc_data.topics import topics
+
+        return "\n\n".join(topics[k] for k in sorted(topics))
+    if source == "tinystories":
+        try:
+            from datasets import load_dataset
+        except ImportError as err:  # pragma: no cover - depends on the reader's machine
+            raise ImportError("TinyStories needs the `datasets` package: pip install datasets") from err
+        ds = load_dataset("roneneldan/TinyStories", split=f"train[:{int(n_stories)}]")  # downloads
+        return "\n\n".join(ds["text"])
+    raise ValueError(f"unknown corpus {source!r}; use 'python-docs' (offline) or 'tinystories' (downloads)")
+
+
+class Tokenized(NamedTuple):
+    tokens: np.ndarray  # (N,) int64 token ids
+    vocab: list[str]  # id -> word; the last id is "<unk>" when some words were cut
+
+
+def tokenize(text: str, vocab_size: int | None = None) -> Tokenized:
+    """Lower-cased word/punctuation tokens; keeps the ``vocab_size − 1`` most frequent words and maps the rest to ``<unk>``."""
+    words = _WORD.findall(text.lower())
+    if not words:
+        raise ValueError("the text has no tokens")
+    freq = Counter(words)
+    ranked = [w for w, _ in freq.most_common()]
+    if vocab_size is not None and vocab_size < len(ranked):
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be at least 2 to hold a word and <unk>, got {vocab_size}")
+        ranked = ranked[: vocab_size - 1] + ["<unk>"]
+    index = {w: i for i, w in enumerate(ranked)}
+    unk = index.get("<unk>", -1)
+    tokens = np.fromiter((index.get(w, unk) for w in words), dtype=np.int64, count=len(words))
+    return Tokenized(tokens, ranked)
+
+
+class ContextStats(NamedTuple):
+    t: np.ndarray  # context lengths
+    m: np.ndarray  # distinct contexts
+    mean_support: np.ndarray  # mean of S_j, weighted by π̂_j
+    frac_deterministic: np.ndarray  # π̂-mass of contexts with S_j = 1
+    entropy: np.ndarray  # H_t in nats
+    support_sizes: list[np.ndarray]  # S_j for each t
+    pi: list[np.ndarray]  # π̂ for each t
+
+
+def context_length_statistics(tokens: np.ndarray, lengths: list[int] | range, V: int | None = None) -> ContextStats:
+    """Sparsity of next-token distributions as the context length t grows (T24 §2, Z24 §2)."""
+    rows = []
+    for t in lengths:
+        data, _ = NTPData.from_tokens(tokens, t, V)
+        s = data.support_sizes
+        rows.append((t, data.m, float(data.pi @ s), float(data.pi @ (s == 1)), data.entropy, s, data.pi))
+    cols = list(zip(*rows))
+    return ContextStats(*(np.array(c) for c in cols[:5]), list(cols[5]), list(cols[6]))

@@ -1,0 +1,277 @@
+"""The NTP data model: distinct contexts, their frequencies and sparse next-token distributions.
+
+Next-token prediction (NTP) on ``n`` pairs ``(x_i, z_i)`` is soft-label classification over the
+``m`` *distinct* contexts ``x̄_j``, each with empirical frequency ``π̂_j`` and next-token
+distribution ``p̂_j`` over the vocabulary ``[V]`` (T24 §2, Z24 §2).  Matrices follow the papers:
+``P = [p̂_1 … p̂_m]`` and the support matrix ``S`` are V×m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["NTPData"]
+
+_INT64_BITS = 63
+
+
+def _check_counts(counts: np.ndarray) -> np.ndarray:
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 2:
+        raise ValueError(f"counts must be a V×m matrix, got an array of shape {counts.shape}")
+    if not np.all(np.isfinite(counts)):
+        bad = np.argwhere(~np.isfinite(counts))[0]
+        raise ValueError(f"counts must be finite; entry (z={bad[0]}, j={bad[1]}) is {counts[tuple(bad)]}")
+    if np.any(counts < 0):
+        bad = np.argwhere(counts < 0)[0]
+        raise ValueError(f"counts must be non-negative; entry (z={bad[0]}, j={bad[1]}) is {counts[tuple(bad)]}")
+    empty = np.flatnonzero(counts.sum(axis=0) == 0)
+    if empty.size:
+        raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
+    return counts
+
+
+class NTPData:
+    """Distinct contexts with frequencies ``pi`` (m,) and next-token distributions ``P`` (V×m), T24 §2.
+
+    ``P`` may be given dense or as a ``scipy.sparse`` matrix; language data (m up to 10^5 and more)
+    stays sparse, and the dense ``P`` / ``S`` are only formed when asked for.
+    ``n`` is the number of (context, next token) samples when the data came from counts.
+    """
+
+    def __init__(self, P: np.ndarray | sp.sparray | sp.spmatrix, pi: np.ndarray, n: int | None = None,
+                 *, atol: float = 1e-9) -> None:
+        Psp = sp.csc_array(P, dtype=np.float64)
+        Psp.sum_duplicates()
+        Psp.eliminate_zeros()
+        pi = np.asarray(pi, dtype=np.float64)
+        V, m = Psp.shape
+        if pi.shape != (m,):
+            raise ValueError(f"pi has shape {pi.shape} but P has m = {m} columns; pi must have shape ({m},)")
+        if V < 1 or m < 1:
+            raise ValueError(f"P must have at least one row and one column, got shape {Psp.shape}")
+        vals = Psp.data
+        if not np.all(np.isfinite(vals)):
+            raise ValueError("P has non-finite entries")
+        if np.any(vals < 0):
+            j = int(np.searchsorted(Psp.indptr, np.flatnonzero(vals < 0)[0], side="right") - 1)
+            raise ValueError(f"P has negative entries (column j={j})")
+        colsum = np.asarray(Psp.sum(axis=0)).ravel()
+        bad = np.flatnonzero(np.abs(colsum - 1.0) > atol)
+        if bad.size:
+            raise ValueError(
+                f"column j={bad[0]} of P is not a distribution: it sums to {colsum[bad[0]]:.12g} "
+                f"({bad.size} bad column(s) in all)")
+        if not np.all(np.isfinite(pi)) or np.any(pi < 0):
+            raise ValueError("pi must be finite and non-negative")
+        if abs(pi.sum() - 1.0) > atol:
+            raise ValueError(f"pi must sum to 1, it sums to {pi.sum():.12g}")
+        if n is not None and (int(n) != n or n < 1):
+            raise ValueError(f"n must be a positive integer, got {n}")
+        self.P_sparse = Psp
+        self.pi = pi
+        self.n = None if n is None else int(n)
+
+    # ----------------------------------------------------------------- derived objects
+    @property
+    def V(self) -> int:
+        """Vocabulary size."""
+        return self.P_sparse.shape[0]
+
+    @property
+    def m(self) -> int:
+        """Number of distinct contexts."""
+        return self.P_sparse.shape[1]
+
+    @cached_property
+    def P(self) -> np.ndarray:
+        """Dense V×m matrix of next-token distributions (Z24 §2)."""
+        return self.P_sparse.toarray()
+
+    @cached_property
+    def S(self) -> np.ndarray:
+        """Dense V×m 0/1 support matrix, ``S[z, j] = 1`` iff ``p̂_{j,z} > 0`` (Z24 §2)."""
+        return (self.P > 0).astype(np.float64)
+
+    @cached_property
+    def support_sizes(self) -> np.ndarray:
+        """``S_j = |S_j|`` for each context j."""
+        return np.diff(self.P_sparse.indptr).astype(np.int64)
+
+    @property
+    def supports(self) -> list[np.ndarray]:
+        """The support set ``S_j`` (sorted token indices) of each context j."""
+        ip, ix = self.P_sparse.indptr, self.P_sparse.indices
+        return [ix[ip[j]:ip[j + 1]] for j in range(self.m)]
+
+    @cached_property
+    def context_entropies(self) -> np.ndarray:
+        """Per-context entropy ``−Σ_z p̂_{j,z} log p̂_{j,z}`` in nats."""
+        v = self.P_sparse.data
+        per_entry = -v * np.log(v)
+        return np.add.reduceat(per_entry, self.P_sparse.indptr[:-1]) if v.size else np.zeros(self.m)
+
+    @cached_property
+    def entropy(self) -> float:
+        """Entropy lower bound ``H = −Σ_j π̂_j Σ_z p̂_{j,z} log p̂_{j,z}`` in nats (T24 eq. 3)."""
+        return float(self.pi @ self.context_entropies)
+
+    def __repr__(self) -> str:
+        s = self.support_sizes
+        return (f"NTPData(V={self.V}, m={self.m}, n={self.n}, support sizes {s.min()}..{s.max()} "
+                f"(mean {s.mean():.2f}), H={self.entropy:.4f} nats)")
+
+    # ----------------------------------------------------------------- constructors
+    @classmethod
+    def from_counts(cls, counts: np.ndarray | sp.sparray | sp.spmatrix) -> "NTPData":
+        """Data from a V×m matrix of counts ``n π̂_j p̂_{j,z}``: π̂ ∝ column sums (T24 §2)."""
+        if sp.issparse(counts):
+            C = sp.csc_array(counts, dtype=np.float64)
+            C.sum_duplicates()
+            _check_counts(C.data[None, :])  # finiteness and sign of the stored entries
+            colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), C.data, C.shape[1])
+            empty = np.flatnonzero(colsum == 0)
+            if empty.size:
+                raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
+            P = sp.csc_array((C.data / np.repeat(colsum, np.diff(C.indptr)), C.indices, C.indptr), shape=C.shape)
+        else:
+            C = _check_counts(counts)
+            colsum = C.sum(axis=0)
+            P = C / colsum
+        total = colsum.sum()
+        n = int(total) if float(total).is_integer() else None
+        return cls(P, colsum / total, n)
+
+    @classmethod
+    def from_pairs(cls, contexts: Sequence[Hashable], next_tokens: Sequence[int],
+                   V: int | None = None) -> tuple["NTPData", list[Hashable]]:
+        """Data from n training pairs ``(x_i, z_i)``; returns it and the distinct contexts in order of first appearance."""
+        if len(contexts) != len(next_tokens):
+            raise ValueError(f"{len(contexts)} contexts but {len(next_tokens)} next tokens")
+        if len(contexts) == 0:
+            raise ValueError("no training pairs given")
+        z = _as_tokens(next_tokens, V)
+        V = int(z.max()) + 1 if V is None else V
+        index: dict[Hashable, int] = {}
+        j = np.fromiter((index.setdefault(c, len(index)) for c in contexts), dtype=np.int64, count=len(contexts))
+        counts = sp.coo_array((np.ones(len(z)), (z, j)), shape=(V, len(index)))
+        return cls.from_counts(counts), list(index)
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[int] | np.ndarray, context_length: int,
+                    V: int | None = None) -> tuple["NTPData", np.ndarray]:
+        """Data from a token stream with contexts of fixed length t (vectorised).
+
+        Every window ``tokens[i:i+t]`` is a context and ``tokens[i+t]`` its next token.  Returns the data
+        (distinct contexts in lexicographic order) and an m×t array holding each distinct context.
+        """
+        tok = _as_tokens(tokens, V)
+        t = int(context_length)
+        if t < 1:
+            raise ValueError(f"context_length must be at least 1, got {context_length}")
+        if tok.size <= t:
+            raise ValueError(f"a stream of {tok.size} tokens has no window of context length {t}")
+        V = int(tok.max()) + 1 if V is None else V
+        n = tok.size - t
+        windows = np.lib.stride_tricks.sliding_window_view(tok, t + 1)  # n×(t+1), no copy
+        bits = _bits_per_token(V)
+        if (t + 1) * bits <= _INT64_BITS:
+            # each window packs into one int64 whose order is the lexicographic order: sort, then cut
+            code = np.sort(_pack(windows, bits))
+            starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+            uniq, pair_counts = code[starts], np.diff(np.r_[starts, n])
+            z, ctx_code = uniq & ((1 << bits) - 1), uniq >> bits
+            new_ctx = np.r_[True, ctx_code[1:] != ctx_code[:-1]]
+            contexts = _unpack(ctx_code[new_ctx], t, bits)
+        else:
+            # too long for one int64: rank-compress prefixes, and read contexts back from the windows
+            code = _lexicographic_codes(windows, bits)
+            uniq, first, pair_counts = np.unique(code, return_index=True, return_counts=True)
+            ctx = windows[first, :t]
+            new_ctx = np.r_[True, np.any(ctx[1:] != ctx[:-1], axis=1)]
+            z, contexts = windows[first, t], ctx[new_ctx]
+        # pairs are sorted by (context, token): the counts matrix is already in CSC order
+        indptr = np.r_[np.flatnonzero(new_ctx), z.size]
+        counts = sp.csc_array((pair_counts.astype(np.float64), z, indptr), shape=(V, indptr.size - 1))
+        return cls.from_counts(counts), contexts
+
+    @classmethod
+    def from_sequences(cls, sequences: Sequence[Sequence[int]], V: int | None = None,
+                       min_length: int = 1) -> tuple["NTPData", list[tuple[int, ...]]]:
+        """Autoregressive pooling (T24 App. C): every prefix ``x_{<t}`` of every sequence is a context.
+
+        Prefixes shorter than ``min_length`` tokens are left out (``min_length=1`` keeps all but the empty one).
+        """
+        if min_length < 1:
+            raise ValueError(f"min_length must be at least 1, got {min_length}")
+        contexts: list[tuple[int, ...]] = []
+        nxt: list[int] = []
+        for seq in sequences:
+            s = _as_tokens(seq, V).tolist() if len(seq) else []
+            for t in range(min_length, len(s)):
+                contexts.append(tuple(s[:t]))
+                nxt.append(s[t])
+        if not contexts:
+            raise ValueError(f"no sequence is longer than min_length = {min_length}")
+        data, distinct = cls.from_pairs(contexts, nxt, V)
+        return data, distinct  # type: ignore[return-value]
+
+
+def _as_tokens(tokens: Sequence[int] | np.ndarray, V: int | None) -> np.ndarray:
+    arr = np.asarray(tokens)
+    if arr.ndim != 1:
+        raise ValueError(f"tokens must be a 1-D sequence, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+            raise ValueError(f"tokens must be integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"tokens must be non-negative, found {arr.min()}")
+    if V is not None:
+        if V < 1:
+            raise ValueError(f"V must be positive, got {V}")
+        if arr.size and arr.max() >= V:
+            raise ValueError(f"token {arr.max()} is out of range for a vocabulary of size V={V}")
+    return arr
+
+
+def _bits_per_token(V: int) -> int:
+    return max(1, int(V - 1).bit_length())
+
+
+def _pack(rows: np.ndarray, bits: int) -> np.ndarray:
+    """Base-2^bits code of each row (first column most significant)."""
+    code = np.zeros(rows.shape[0], dtype=np.int64)
+    for c in range(rows.shape[1]):
+        code = (code << bits) | rows[:, c]
+    return code
+
+
+def _unpack(code: np.ndarray, k: int, bits: int) -> np.ndarray:
+    mask = (1 << bits) - 1
+    out = np.empty((k, code.size), dtype=np.int64)
+    for c in range(k):
+        out[c] = (code >> (bits * (k - 1 - c))) & mask
+    return out.T
+
+
+def _lexicographic_codes(rows: np.ndarray, bits: int) -> np.ndarray:
+    """One int64 per row, ordered as the rows are lexicographically, for rows too long to pack.
+
+    Packs as many digits as fit; then replaces the packed prefix by its rank among the distinct
+    prefixes (fewer than n values) and goes on packing.
+    """
+    code = np.zeros(rows.shape[0], dtype=np.int64)
+    used_bits = 0
+    for c in range(rows.shape[1]):
+        if used_bits + bits > _INT64_BITS:
+            _, code = np.unique(code, return_inverse=True)
+            code = code.astype(np.int64).ravel()
+            used_bits = _bits_per_token(int(code.max()) + 1)
+        code = (code << bits) | rows[:, c]
+        used_bits += bits
+    return code

@@ -1,0 +1,78 @@
+"""Synthetic NTP data: random supports of exact sizes, the symmetric design, Gaussian embeddings."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+from .data import NTPData
+
+__all__ = ["random_supports", "random_ntp_data", "symmetric_supports", "gaussian_embeddings"]
+
+
+def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A V×m 0/1 support matrix whose column j has exactly ``sizes[j]`` ones at random rows."""
+    if V < 1 or m < 1:
+        raise ValueError(f"V and m must be positive, got V={V}, m={m}")
+    sizes = np.broadcast_to(np.asarray(sizes), (m,))
+    if np.any(sizes < 1) or np.any(sizes > V):
+        raise ValueError(f"support sizes must lie in 1..V={V}, got {np.unique(sizes).tolist()}")
+    S = np.zeros((V, m))
+    for j in range(m):
+        S[rng.choice(V, size=int(sizes[j]), replace=False), j] = 1.0
+    return S
+
+
+def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.random.Generator, *,
+                    max_count: int | None = None, n: int | None = None,
+                    uniform_pi: bool = False, S: np.ndarray | None = None) -> NTPData:
+    """Random NTP data with supports of exactly the given sizes (T24 App. A, Z24 §4.5, §5.1).
+
+    Counts on the support are either uniform on ``{1..max_count}`` (Z24's sampler), or, with ``n``,
+    ``n`` samples in which every support entry occurs at least once and the rest fall multinomially
+    on the support entries with random weights (so no support entry can be emptied by sampling).
+    ``uniform_pi`` sets ``π̂_j = 1/m`` instead of ``π̂ ∝`` counts.  A given ``S`` fixes the supports.
+    """
+    if (max_count is None) == (n is None):
+        raise ValueError("give exactly one of max_count (counts uniform on 1..max_count) and n (sample size)")
+    S = random_supports(V, m, support_size, rng) if S is None else np.asarray(S, dtype=np.float64)
+    if S.shape != (V, m):
+        raise ValueError(f"S has shape {S.shape}, expected ({V}, {m})")
+    idx = np.flatnonzero(S.T.ravel())  # support entries, column-major
+    counts = np.zeros(m * V)
+    if max_count is not None:
+        if max_count < 1:
+            raise ValueError(f"max_count must be at least 1, got {max_count}")
+        counts[idx] = rng.integers(1, max_count + 1, size=idx.size)
+    else:
+        if n < idx.size:
+            raise ValueError(f"n = {n} samples cannot cover the {idx.size} support entries")
+        weights = rng.uniform(size=idx.size)
+        counts[idx] = 1 + rng.multinomial(n - idx.size, weights / weights.sum())
+    counts = counts.reshape(m, V).T
+    data = NTPData.from_counts(counts)
+    if uniform_pi:
+        data = NTPData(data.P, np.full(m, 1.0 / m), data.n)
+    return data
+
+
+def symmetric_supports(V: int, k: int) -> np.ndarray:
+    """The V×C(V,k) support matrix whose columns are all k-subsets of [V] (Z24 Prop. 2, Prop. 5)."""
+    if not 1 <= k <= V:
+        raise ValueError(f"k must lie in 1..V={V}, got {k}")
+    if comb(V, k) > 10**6:
+        raise ValueError(f"C({V},{k}) = {comb(V, k)} columns is too many")
+    cols = list(combinations(range(V), k))
+    S = np.zeros((V, len(cols)))
+    for j, c in enumerate(cols):
+        S[list(c), j] = 1.0
+    return S
+
+
+def gaussian_embeddings(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Fixed context embeddings ``H = [h_1 … h_m]`` (d×m) with i.i.d. N(0, 1) entries (T24 App. A)."""
+    if d < 1 or m < 1:
+        raise ValueError(f"d and m must be positive, got d={d}, m={m}")
+    return rng.standard_normal((d, m))

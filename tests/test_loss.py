@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import log_softmax as scipy_log_softmax
+
+from ntpbook_lib import NTPData, ce_decomposition, ce_loss, random_ntp_data
+
+
+def _data(seed, V=7, m=5, s=3):
+    return random_ntp_data(V, m, s, np.random.default_rng(seed), max_count=4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.01, 50.0))
+def test_ce_matches_definition_and_bound(seed, scale):
+    rng = np.random.default_rng(seed)
+    data = _data(seed)
+    L = scale * rng.standard_normal((data.V, data.m))
+    ref = -(data.pi * (data.P * scipy_log_softmax(L, axis=0)).sum(axis=0)).sum()
+    ce = ce_loss(L, data)
+    assert ce == pytest.approx(ref, rel=1e-12)
+    dec = ce_decomposition(L, data)
+    assert dec.ce == pytest.approx(dec.entropy + data.pi @ dec.kl, rel=1e-12)
+    assert np.all(dec.kl > 0)  # sparse supports: softmax can never match P exactly
+    assert ce > data.entropy
+
+
+def test_bound_is_approached_only_as_norms_diverge():
+    data = _data(1)
+    logP = np.log(np.where(data.P > 0, data.P, 1.0))
+    excess = []
+    for c in [1.0, 5.0, 10.0, 20.0]:
+        L = np.where(data.P > 0, logP, -c)  # off-support logits pushed to −c
+        excess.append(ce_loss(L, data) - data.entropy)
+    assert all(e > 0 for e in excess) and np.all(np.diff(excess) < 0) and excess[-1] < 1e-7
+
+
+def test_full_support_attains_bound():
+    data = NTPData.from_counts(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    assert ce_loss(np.log(data.P), data) == pytest.approx(data.entropy, rel=1e-14)
+
+
+def test_stable_for_huge_logits():
+    data = _data(2)
+    L = 1e6 * np.random.default_rng(0).standard_normal((data.V, data.m))
+    assert np.isfinite(ce_loss(L, data))
+    assert np.all(np.isfinite(ce_decomposition(L, data).kl))
+    assert torch.isfinite(ce_loss(torch.tensor(L), data))
+
+
+def test_torch_value_and_gradient():
+    data = _data(3)
+    L = np.random.default_rng(1).standard_normal((data.V, data.m))
+    Lt = torch.tensor(L, requires_grad=True)
+    loss = ce_loss(Lt, data)
+    loss.backward()
+    assert loss.item() == pytest.approx(ce_loss(L, data), rel=1e-12)
+    q = np.exp(scipy_log_softmax(L, axis=0))
+    np.testing.assert_allclose(Lt.grad.numpy(), (q - data.P) * data.pi, atol=1e-14)
+
+
+def test_shape_mismatch():
+    data = _data(4)
+    with pytest.raises(ValueError, match=r"expected V×m = \(7, 5\)"):
+        ce_loss(np.zeros((5, 7)), data)
