@@ -179,21 +179,21 @@ class NTPData:
         n = tok.size - t
         windows = np.lib.stride_tricks.sliding_window_view(tok, t + 1)  # n×(t+1), no copy
         bits = _bits_per_token(V)
-        if (t + 1) * bits <= _INT64_BITS:
-            # each window packs into one int64 whose order is the lexicographic order: sort, then cut
-            code = np.sort(_pack(windows, bits))
-            starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
-            uniq, pair_counts = code[starts], np.diff(np.r_[starts, n])
-            z, ctx_code = uniq & ((1 << bits) - 1), uniq >> bits
-            new_ctx = np.r_[True, ctx_code[1:] != ctx_code[:-1]]
-            contexts = _unpack(ctx_code[new_ctx], t, bits)
-        else:
-            # too long for one int64: rank-compress prefixes, and read contexts back from the windows
-            code = _lexicographic_codes(windows, bits)
-            uniq, first, pair_counts = np.unique(code, return_index=True, return_counts=True)
-            ctx = windows[first, :t]
-            new_ctx = np.r_[True, np.any(ctx[1:] != ctx[:-1], axis=1)]
-            z, contexts = windows[first, t], ctx[new_ctx]
+        packable = (t + 1) * bits <= _INT64_BITS  # a whole window fits in one int64
+        if packable:
+            ctx_code = _pack(windows[:, :t], bits)
+        else:  # too long: use the rank of each context among the distinct ones (order-preserving, < m)
+            _, first, ctx_code = np.unique(_lexicographic_codes(windows[:, :t], bits),
+                                           return_index=True, return_inverse=True)
+            contexts = np.ascontiguousarray(windows[first, :t])
+        # (context code, next token) in one int64 whose order is lexicographic: sort once, cut at changes
+        code = np.sort((ctx_code << bits) | windows[:, t])
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+        uniq, pair_counts = code[starts], np.diff(np.r_[starts, n])
+        z, ctx_of_pair = uniq & ((1 << bits) - 1), uniq >> bits
+        new_ctx = np.r_[True, ctx_of_pair[1:] != ctx_of_pair[:-1]]
+        if packable:
+            contexts = _unpack(ctx_of_pair[new_ctx], t, bits)
         # pairs are sorted by (context, token): the counts matrix is already in CSC order
         indptr = np.r_[np.flatnonzero(new_ctx), z.size]
         counts = sp.csc_array((pair_counts.astype(np.float64), z, indptr), shape=(V, indptr.size - 1))
