@@ -9,6 +9,16 @@ from .corpus import context_length_statistics, load_text, tokenize
 from .data import NTPData
 from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
 from .loss import ce_decomposition, ce_loss, log_softmax
+from .separability import (
+    data_subspace,
+    is_compatible,
+    is_separable,
+    lemma1_witnesses,
+    lifted_points,
+    logodds_solution,
+    ntp_margin,
+    separability_phase_transition,
+)
 from .training import log_schedule, train_logits
 
 __all__ = [
@@ -23,6 +33,14 @@ __all__ = [
     "load_text",
     "tokenize",
     "context_length_statistics",
+    "data_subspace",
+    "is_compatible",
+    "is_separable",
+    "logodds_solution",
+    "ntp_margin",
+    "lemma1_witnesses",
+    "lifted_points",
+    "separability_phase_transition",
     "train_logits",
     "log_schedule",
     "plotting",
