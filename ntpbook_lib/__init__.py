@@ -10,6 +10,7 @@ from .data import NTPData
 from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
 from .loss import ce_decomposition, ce_loss, log_softmax
 from .separability import (
+    cover_probability,
     data_subspace,
     is_compatible,
     is_separable,
@@ -19,7 +20,7 @@ from .separability import (
     ntp_margin,
     separability_phase_transition,
 )
-from .training import log_schedule, train_logits
+from .training import gd_linear, log_schedule, train_logits
 
 __all__ = [
     "NTPData",
@@ -33,6 +34,7 @@ __all__ = [
     "load_text",
     "tokenize",
     "context_length_statistics",
+    "cover_probability",
     "data_subspace",
     "is_compatible",
     "is_separable",
@@ -41,6 +43,7 @@ __all__ = [
     "lemma1_witnesses",
     "lifted_points",
     "separability_phase_transition",
+    "gd_linear",
     "train_logits",
     "log_schedule",
     "plotting",

@@ -33,6 +33,7 @@ __all__ = [
     "SeparabilityResult",
     "separability_phase_transition",
     "PhaseTransition",
+    "cover_probability",
 ]
 
 
@@ -374,3 +375,13 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
             sep[i] += bool(is_separable(data, H, explain=False))
             comp[i] += bool(is_compatible(data, H))
     return PhaseTransition(ratios, d, sep / trials, comp / trials, trials)
+
+
+def cover_probability(m: int, d: int) -> float:
+    """Cover (1965): the probability that m points in general position in R^d, with random ±1 labels, are
+    linearly separable through the origin, ``2^{1−m} Σ_{k<d} C(m−1, k)`` (= 1/2 at ``d = m/2``)."""
+    from math import comb
+
+    if m < 1 or d < 0:
+        raise ValueError(f"need m ≥ 1 and d ≥ 0, got m={m}, d={d}")
+    return float(sum(comb(m - 1, k) for k in range(min(d, m))) / 2 ** (m - 1))

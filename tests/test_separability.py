@@ -175,3 +175,18 @@ def test_a_fully_supported_context_is_fine():
     data = NTPData.from_counts(C)
     res = nl.is_separable(data, np.eye(2))
     assert res and nl.ntp_margin(res.W, data, np.eye(2)) == pytest.approx(1.0)
+
+
+def test_cover_probability_against_monte_carlo_and_symmetry():
+    # closed form: exactly 1/2 at d = m/2, 1 for d ≥ m
+    assert nl.cover_probability(20, 10) == pytest.approx(0.5)
+    assert nl.cover_probability(5, 5) == 1.0 and nl.cover_probability(5, 0) == 0.0
+    # independent check: the fraction of random binary one-hot problems our LP finds separable
+    rng = np.random.default_rng(0)
+    m, d, trials = 12, 4, 200
+    hits = 0
+    for _ in range(trials):
+        data = nl.random_ntp_data(2, m, 1, rng, max_count=1)
+        hits += bool(nl.is_separable(data, nl.gaussian_embeddings(d, m, rng), explain=False))
+    p = nl.cover_probability(m, d)
+    assert abs(hits / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
