@@ -132,6 +132,7 @@ class NTPData:
         if sp.issparse(counts):
             C = sp.csc_array(counts, dtype=np.float64)
             C.sum_duplicates()
+            C.eliminate_zeros()
             _check_counts(C.data[None, :])  # finiteness and sign of the stored entries
             colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), C.data, C.shape[1])
             empty = np.flatnonzero(colsum == 0)

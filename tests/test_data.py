@@ -35,7 +35,10 @@ def test_from_counts_invariants(C):
 
 def test_sparse_and_dense_counts_agree():
     C = np.array([[2, 0, 1], [0, 3, 1], [1, 0, 0]])
+    stored_zero = sp.csc_array((np.array([2.0, 0.0, 1.0, 3.0, 1.0, 1.0]), (np.array([0, 1, 2, 1, 0, 1]),
+                                                                           np.array([0, 0, 0, 1, 2, 2]))), shape=(3, 3))
     a, b = NTPData.from_counts(C), NTPData.from_counts(sp.csr_array(C))
+    np.testing.assert_allclose(NTPData.from_counts(stored_zero).P, a.P)  # an explicitly stored 0 is no count
     np.testing.assert_allclose(a.P, b.P)
     np.testing.assert_allclose(a.pi, b.pi)
     assert a.entropy == pytest.approx(b.entropy, rel=1e-14)
