@@ -19,20 +19,18 @@ __all__ = ["NTPData"]
 _INT64_BITS = 63
 
 
-def _check_counts(counts: np.ndarray) -> np.ndarray:
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 2:
-        raise ValueError(f"counts must be a V×m matrix, got an array of shape {counts.shape}")
-    if not np.all(np.isfinite(counts)):
-        bad = np.argwhere(~np.isfinite(counts))[0]
-        raise ValueError(f"counts must be finite; entry (z={bad[0]}, j={bad[1]}) is {counts[tuple(bad)]}")
-    if np.any(counts < 0):
-        bad = np.argwhere(counts < 0)[0]
-        raise ValueError(f"counts must be non-negative; entry (z={bad[0]}, j={bad[1]}) is {counts[tuple(bad)]}")
-    empty = np.flatnonzero(counts.sum(axis=0) == 0)
+def _check_count_values(values: np.ndarray) -> None:
+    """Counts must be finite and non-negative."""
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"counts must be finite; found {values[~np.isfinite(values)][0]}")
+    if np.any(values < 0):
+        raise ValueError(f"counts must be non-negative; found {values[values < 0][0]}")
+
+
+def _check_column_sums(colsum: np.ndarray) -> None:
+    empty = np.flatnonzero(colsum == 0)
     if empty.size:
         raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
-    return counts
 
 
 class NTPData:
@@ -133,15 +131,17 @@ class NTPData:
             C = sp.csc_array(counts, dtype=np.float64)
             C.sum_duplicates()
             C.eliminate_zeros()
-            _check_counts(C.data[None, :])  # finiteness and sign of the stored entries
+            _check_count_values(C.data)
             colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), C.data, C.shape[1])
-            empty = np.flatnonzero(colsum == 0)
-            if empty.size:
-                raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
+            _check_column_sums(colsum)
             P = sp.csc_array((C.data / np.repeat(colsum, np.diff(C.indptr)), C.indices, C.indptr), shape=C.shape)
         else:
-            C = _check_counts(counts)
+            C = np.asarray(counts, dtype=np.float64)
+            if C.ndim != 2:
+                raise ValueError(f"counts must be a V×m matrix, got an array of shape {C.shape}")
+            _check_count_values(C)
             colsum = C.sum(axis=0)
+            _check_column_sums(colsum)
             P = C / colsum
         total = colsum.sum()
         n = int(total) if float(total).is_integer() else None

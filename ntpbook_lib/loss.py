@@ -36,10 +36,14 @@ def ce_loss(L: np.ndarray | torch.Tensor, data: NTPData) -> float | torch.Tensor
         logq = L - torch.logsumexp(L, dim=0, keepdim=True)
         return -(pi * (P * logq).sum(dim=0)).sum()
     Psp = data.P_sparse
-    logq = log_softmax(L)
-    cols = np.repeat(np.arange(data.m), data.support_sizes)
-    per_entry = Psp.data * logq[Psp.indices, cols]  # only in-support terms: 0·log q is never formed
+    per_entry = Psp.data * _in_support_log_softmax(L, data)  # 0·log q is never formed
     return float(-(data.pi @ np.add.reduceat(per_entry, Psp.indptr[:-1])))
+
+
+def _in_support_log_softmax(L: np.ndarray, data: NTPData) -> np.ndarray:
+    """``log softmax_z(ℓ_j)`` at the stored (in-support) entries of ``P``, in CSC order."""
+    cols = np.repeat(np.arange(data.m), data.support_sizes)
+    return log_softmax(L)[data.P_sparse.indices, cols]
 
 
 class CEDecomposition(NamedTuple):
@@ -59,8 +63,7 @@ def ce_decomposition(L: np.ndarray, data: NTPData) -> CEDecomposition:
     """Split the NTP loss into the entropy bound and the per-context KL terms (T24 eq. 3)."""
     _check_logits(L, data)
     Psp = data.P_sparse
-    logq = log_softmax(L)
-    cols = np.repeat(np.arange(data.m), data.support_sizes)
-    p = Psp.data
-    kl = np.add.reduceat(p * (np.log(p) - logq[Psp.indices, cols]), Psp.indptr[:-1])
-    return CEDecomposition(ce=ce_loss(L, data), entropy=data.entropy, kl=kl)
+    p, logq = Psp.data, _in_support_log_softmax(L, data)
+    kl = np.add.reduceat(p * (np.log(p) - logq), Psp.indptr[:-1])
+    ce = float(-(data.pi @ np.add.reduceat(p * logq, Psp.indptr[:-1])))
+    return CEDecomposition(ce=ce, entropy=data.entropy, kl=kl)
