@@ -20,7 +20,14 @@ from .separability import (
     ntp_margin,
     separability_phase_transition,
 )
-from .training import gd_linear, log_schedule, train_logits
+from .svm import ntp_svm
+from .training import (
+    alignment,
+    implicit_bias_reference,
+    log_schedule,
+    train_linear,
+    train_logits,
+)
 
 __all__ = [
     "NTPData",
@@ -43,7 +50,10 @@ __all__ = [
     "lemma1_witnesses",
     "lifted_points",
     "separability_phase_transition",
-    "gd_linear",
+    "ntp_svm",
+    "implicit_bias_reference",
+    "alignment",
+    "train_linear",
     "train_logits",
     "log_schedule",
     "plotting",

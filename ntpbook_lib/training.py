@@ -1,15 +1,38 @@
-"""Gradient descent on unconstrained logits: the loss approaches H only as the logits diverge (T24 §2)."""
+"""Training linear NTP models with fixed embeddings and measuring their implicit bias (T24 §5–6).
+
+T24 Thm 2: gradient descent on ``CE(W H)`` drives ``CE → H`` and ``‖W_k‖ → ∞`` with
+
+    W_k ≈ W* + ‖P_⊥ W_k‖ · W^mm / ‖W^mm‖,
+
+``W*`` the log-odds solution in F and ``W^mm`` the NTP-SVM in ``F^⊥``.  :func:`train_linear` runs GD,
+normalised GD or Adam in torch and records the quantities of T24 Figs 3–5 on a log-spaced schedule.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
 from .data import NTPData
-from .loss import ce_loss, log_softmax
+from .loss import ce_decomposition
+from .separability import DataSubspace, _check_H, is_compatible, is_separable, ntp_margin
+from .svm import ntp_svm
 
-__all__ = ["gd_linear", "LinearHistory", "train_logits", "LogitHistory", "log_schedule"]
+__all__ = [
+    "log_schedule",
+    "Reference",
+    "implicit_bias_reference",
+    "Alignment",
+    "alignment",
+    "TrainHistory",
+    "train_linear",
+    "LogitHistory",
+    "train_logits",
+]
 
 
 def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
@@ -19,37 +42,150 @@ def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
     return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64)])
 
 
-class LinearHistory(NamedTuple):
+class Reference(NamedTuple):
+    """The two limits of T24 Thm 2: ``W*`` (in F) and ``W^mm`` (in ``F^⊥``; None if not NTP-separable)."""
+
+    W_star: np.ndarray
+    W_mm: np.ndarray | None
+    F: DataSubspace
+    compatible: bool
+
+
+def implicit_bias_reference(data: NTPData, H: np.ndarray) -> Reference:
+    """``W*`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`."""
+    H = _check_H(data, H)
+    F = DataSubspace(data, H)
+    comp = is_compatible(data, H)
+    sep = bool(is_separable(data, H, explain=False)) if np.any(data.support_sizes < data.V) else False
+    return Reference(comp.W, ntp_svm(data, H) if sep else None, F, bool(comp))
+
+
+class Alignment(NamedTuple):
+    """The quantities of T24 Figs 3–5 at one decoder ``W`` (nan where the limit does not exist)."""
+
+    excess: float  # CE(W H) − H = Σ_j π̂_j KL(p̂_j ‖ softmax(W h_j))
+    norm: float  # ‖W‖_F
+    cos_mm: float  # cos(W, W^mm)
+    cos_shift_mm: float  # cos(W − W*, W^mm)
+    dist_F: float  # ‖P_F W − W*‖_F
+    margin: float  # normalised NTP margin ntp_margin(W)/‖W‖_F
+
+
+def _cos(A: np.ndarray, B: np.ndarray) -> float:
+    na, nb = np.linalg.norm(A), np.linalg.norm(B)
+    return float(np.sum(A * B) / (na * nb)) if na > 0 and nb > 0 else float("nan")
+
+
+def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Alignment:
+    """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W*`` (T24 Thm 2, Figs 3–5)."""
+    W = np.asarray(W, dtype=np.float64)
+    dec = ce_decomposition(W @ H, data)
+    norm = float(np.linalg.norm(W))
+    has_mm = ref.W_mm is not None
+    return Alignment(
+        excess=float(data.pi @ dec.kl),
+        norm=norm,
+        cos_mm=_cos(W, ref.W_mm) if has_mm else float("nan"),
+        cos_shift_mm=_cos(W - ref.W_star, ref.W_mm) if has_mm else float("nan"),
+        dist_F=float(np.linalg.norm(ref.F.project(W) - ref.W_star)) if ref.compatible else float("nan"),
+        margin=ntp_margin(W, data, H) / norm if norm > 0 and np.any(data.support_sizes < data.V) else float("nan"),
+    )
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """Metrics of :func:`train_linear` at the recorded steps, and the final decoder."""
+
+    method: str
+    lr: float
     steps: np.ndarray
-    excess: np.ndarray  # CE(W_k H) − H
-    norm: np.ndarray  # ‖W_k‖_F
-    W: np.ndarray  # final decoder
+    excess: np.ndarray
+    norm: np.ndarray
+    cos_mm: np.ndarray
+    cos_shift_mm: np.ndarray
+    dist_F: np.ndarray
+    margin: np.ndarray
+    W: np.ndarray  # final W (NumPy, float64)
+
+    def final(self) -> Alignment:
+        """The metrics at the last recorded step."""
+        return Alignment(*(float(getattr(self, f)[-1]) for f in Alignment._fields))
 
 
-def gd_linear(data: NTPData, H: np.ndarray, steps: int, lr: float = 1.0, n_records: int = 60,
-              W0: np.ndarray | None = None) -> LinearHistory:
-    """Plain GD on ``CE(W H)`` over the decoder W (V×d), fixed embeddings H (T24 §5, eq. 2).
+Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
 
-    ``∇_W CE = (softmax(W H) − P) diag(π̂) Hᵀ``.  Starts from zero unless ``W0`` is given.
+
+def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", lr: float = 0.5,
+                 steps: int = 10_000, *, init: str | np.ndarray = "zero", rng: np.random.Generator | None = None,
+                 betas: tuple[float, float] = (0.9, 0.99), n_records: int = 60,
+                 ref: Reference | None = None, dtype: torch.dtype = torch.float64, device: str = "cpu",
+                 progress: bool = False) -> TrainHistory:
+    """Full-batch training of the decoder W (V×d) on ``CE(W H)`` with fixed embeddings H (T24 §6, Figs 3–5).
+
+    ``method``: ``"gd"`` (``W ← W − η∇``), ``"ngd"`` (``W ← W − η∇/‖∇‖``), ``"adam"`` (``betas``), or any
+    ``f(params, lr) -> torch.optim.Optimizer``.  ``init``: ``"zero"``, ``"lecun"`` (i.i.d. ``N(0, 1/d)``,
+    drawn from ``rng``) or an array.  The gradient ``(softmax(W H) − P) diag(π̂) Hᵀ`` is formed in closed form
+    with a stable softmax, so runs of 10^6 steps stay finite while ``‖W‖`` diverges.
     """
-    H = np.asarray(H, dtype=np.float64)
-    if H.ndim != 2 or H.shape[1] != data.m:
-        raise ValueError(f"H must be d×m with m = {data.m}, got shape {H.shape}")
+    H = _check_H(data, H)
     if lr <= 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    W = np.zeros((data.V, H.shape[0])) if W0 is None else np.array(W0, dtype=np.float64)
-    if W.shape != (data.V, H.shape[0]):
-        raise ValueError(f"W0 must be V×d = ({data.V}, {H.shape[0]}), got {W.shape}")
-    record = set(log_schedule(steps, n_records).tolist())
-    rows = []
-    for k in range(steps + 1):
-        L = W @ H
-        if k in record:
-            rows.append((k, ce_loss(L, data) - data.entropy, np.linalg.norm(W)))
-        if k < steps:
-            W -= lr * ((np.exp(log_softmax(L)) - data.P) * data.pi) @ H.T
-    s, e, nrm = map(np.array, zip(*rows))
-    return LinearHistory(s, e, nrm, W)
+    V, d = data.V, H.shape[0]
+    if isinstance(init, str):
+        if init == "zero":
+            W0 = np.zeros((V, d))
+        elif init == "lecun":
+            if rng is None:
+                raise ValueError("init='lecun' draws from rng: pass rng=np.random.default_rng(seed)")
+            W0 = rng.standard_normal((V, d)) / np.sqrt(d)
+        else:
+            raise ValueError(f"init must be 'zero', 'lecun' or an array, got {init!r}")
+    else:
+        W0 = np.array(init, dtype=np.float64)
+        if W0.shape != (V, d):
+            raise ValueError(f"init must be V×d = ({V}, {d}), got shape {W0.shape}")
+    ref = implicit_bias_reference(data, H) if ref is None else ref
+
+    kw = dict(dtype=dtype, device=device)
+    W = torch.tensor(W0, **kw)
+    Ht = torch.tensor(H, **kw)
+    P = torch.tensor(data.P, **kw)
+    pi = torch.tensor(data.pi, **kw)
+    opt = None
+    if callable(method):
+        W.requires_grad_(False)
+        opt, name = method([W], lr), getattr(method, "__name__", "custom")
+    elif method == "adam":
+        opt, name = torch.optim.Adam([W], lr=lr, betas=betas), "adam"
+    elif method in ("gd", "ngd"):
+        name = method
+    else:
+        raise ValueError(f"method must be 'gd', 'ngd', 'adam' or an optimizer factory, got {method!r}")
+
+    record = log_schedule(steps, n_records)
+    rows, r = [], 0
+    it = range(steps + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc=f"{name} (lr={lr:g})", mininterval=1.0)
+    with torch.no_grad():
+        for k in it:
+            if k == record[r]:
+                rows.append(alignment(W.cpu().numpy().astype(np.float64), data, H, ref))
+                r += 1
+            if k == steps:
+                break
+            G = ((torch.softmax(W @ Ht, dim=0) - P) * pi) @ Ht.T  # ∇_W CE(W H)
+            if name == "gd":
+                W.sub_(lr * G)
+            elif name == "ngd":
+                W.sub_(lr * G / torch.linalg.norm(G).clamp_min(torch.finfo(dtype).tiny))
+            else:
+                W.grad = G
+                opt.step()
+    cols = list(zip(*rows))
+    return TrainHistory(name, lr, record, *(np.array(c) for c in cols), W=W.cpu().numpy().astype(np.float64))
 
 
 class LogitHistory(NamedTuple):
@@ -60,6 +196,6 @@ class LogitHistory(NamedTuple):
 
 
 def train_logits(data: NTPData, steps: int, lr: float = 1.0, n_records: int = 60) -> LogitHistory:
-    """GD on the NTP loss over free V×m logits from zero: ``gd_linear`` with ``H = I_m`` (so ``W = L``)."""
-    h = gd_linear(data, np.eye(data.m), steps, lr, n_records)
+    """GD on the NTP loss over free V×m logits from zero: :func:`train_linear` with ``H = I_m`` (so ``W = L``)."""
+    h = train_linear(data, np.eye(data.m), "gd", lr, steps, n_records=n_records)
     return LogitHistory(h.steps, h.excess, h.norm, h.W)

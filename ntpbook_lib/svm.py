@@ -1,0 +1,133 @@
+"""The NTP-SVM: the max-margin direction that gradient descent follows in ``F^⊥`` (T24 Def. 3).
+
+    W^mm = argmin ‖W‖_F   s.t.   (e_z − e_z')ᵀ W h_j = 0   (z, z' ∈ S_j)            (6a)
+                                 (e_z − e_v)ᵀ  W h_j ≥ 1   (z ∈ S_j, v ∉ S_j)        (6b)
+
+A QP with V·d unknowns and Σ_j S_j (V − S_j) inequalities, but its dual lives in logit space.  Writing the
+multipliers of context j as one vector ``c_j ∈ R^V`` (free on ``S_j``, ``−λ ≤ 0`` off it, summing to 0 because
+every constraint is a difference of two logits), stationarity gives ``W = C Hᵀ`` and the dual is
+
+    min_C  g(C) = ½ tr(C K Cᵀ) + Σ_{j, v∉S_j} C[v, j]   s.t.  1ᵀ c_j = 0,  C[v, j] ≤ 0 for v ∉ S_j,
+
+with ``K = Hᵀ H``: a V×m problem whose constraint set is a product of simple per-column sets.  It is solved by
+accelerated projected gradient (FISTA with adaptive restart); the projection onto a column's set is a 1-D root
+find.  The iterates certify themselves: ``L = C K`` are the primal logits, and the solver stops when (6a),
+(6b) and complementary slackness hold to ``tol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import NTPData
+from .separability import _check_H, _require_margin_constraints, is_separable
+
+__all__ = ["ntp_svm", "NTPSVMInfo", "svm_residuals"]
+
+
+@dataclass(frozen=True)
+class NTPSVMInfo:
+    """Diagnostics of an NTP-SVM solve."""
+
+    C: np.ndarray  # dual variables, V×m: W^mm = C Hᵀ
+    iterations: int
+    objective: float  # ‖W^mm‖_F²/2
+    dual_objective: float  # −g(C); equals the objective at the optimum
+    equality_violation: float  # max_j (max − min) of the in-support logits, relative to ‖L‖_max
+    margin_violation: float  # max(0, 1 − NTP margin)
+    complementarity: float  # |Σ C[v,j] (margin_vj − 1)| over off-support pairs, relative to the objective
+    converged: bool
+
+
+def _project_columns(Y: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
+    """Project each column of Y onto {c : 1ᵀc = 0, c[v] ≤ 0 for off-support v}.
+
+    The projection is ``c = y − ν`` on the support and ``min(y − ν, 0)`` off it; ``ν`` is the root of the
+    concave, decreasing, piecewise-linear ``φ(ν) = Σ_S (y − ν) + Σ_off min(y − ν, 0)``.  Newton's method from
+    ``ν₀ = min(mean_S y, min_off y)`` (where φ ≥ 0) solves φ = 0 on the current linear piece; after one
+    overshoot it moves monotonically back through the breakpoints and stops when the piece no longer changes.
+    """
+    insum = np.where(off, 0.0, Y).sum(axis=0)
+    nu = np.minimum(insum / n_in, np.where(off, Y, np.inf).min(axis=0))
+    below = np.zeros_like(off)
+    for _ in range(Y.shape[0] + 2):
+        below_new = off & (Y < nu)
+        if _ and np.array_equal(below_new, below):
+            break
+        below = below_new
+        nu = (insum + np.where(below, Y, 0.0).sum(axis=0)) / (n_in + below.sum(axis=0))  # Newton = exact on a piece
+    return np.where(off, np.minimum(Y - nu, 0.0), Y - nu)
+
+
+def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
+    """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM."""
+    inL = np.where(off, np.nan, L)
+    top, low = np.nanmax(inL, axis=0), np.nanmin(inL, axis=0)
+    scale = max(float(np.abs(L).max()), 1.0)
+    eq = float(np.max(top - low)) / scale
+    out_max = np.where(off, L, -np.inf).max(axis=0)
+    margin = float(np.min(low - out_max))
+    slack = np.where(off, low[None, :] - L - 1.0, 0.0)  # margin of each off-support pair minus 1
+    obj = max(float(np.sum(C * L)) / 2, 1e-300)
+    comp = abs(float(np.sum(np.where(off, C, 0.0) * slack))) / (2 * obj)
+    return eq, max(0.0, 1.0 - margin), comp
+
+
+def ntp_svm(data: NTPData, H: np.ndarray, *, tol: float = 1e-9, max_iter: int = 20_000,
+            return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
+    """``W^mm``, the NTP-SVM solution (T24 Def. 3): the min-norm ``W ∈ F^⊥`` with NTP margin 1.
+
+    Solved on the V×m dual (module docstring).  Raises ``ValueError`` when the data is not NTP-separable
+    (decided by :func:`is_separable` unless ``rank H = m``, which makes it separable by T24 Lemma 1).
+    """
+    _require_margin_constraints(data)
+    H = _check_H(data, H)
+    m = data.m
+    U, sig, Vt = np.linalg.svd(H, full_matrices=False)
+    r = int(np.sum(sig > 1e-12 * max(sig.max(initial=0.0), 1.0)))
+    if r < m:
+        sep = is_separable(data, H, explain=False)
+        if not sep:
+            raise ValueError(f"the data is not NTP-separable, so the NTP-SVM (T24 Def. 3) has no solution: "
+                             f"{sep.message}")
+    off = data.S == 0
+    n_in = data.support_sizes.astype(np.float64)
+    B = Vt[:r].T * sig[:r]  # m×r with B Bᵀ = K = Hᵀ H
+    # Jacobi scaling C = C̃ D^{-1/2}, D = diag K: the column sets are cones invariant under column scaling.
+    dscale = 1.0 / np.sqrt(np.maximum(np.einsum("ij,ij->i", B, B), 1e-300))
+    Bs = B * dscale[:, None]
+    Ks = Bs @ Bs.T
+    lin = np.where(off, 1.0, 0.0) * dscale  # ∂/∂C̃ of Σ_off C
+    step = 1.0 / np.linalg.eigvalsh(Ks)[-1]
+    use_K = m <= 2 * r  # C K costs V m², (C B) Bᵀ costs 2 V m r
+
+    def logits(Cs: np.ndarray) -> np.ndarray:
+        return Cs @ Ks if use_K else (Cs @ Bs) @ Bs.T
+
+    X = np.zeros((data.V, m))
+    Y, t, g_prev = X.copy(), 1.0, np.inf
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):
+        LY = logits(Y)
+        X_new = _project_columns(Y - step * (LY + lin), off, n_in)
+        if np.sum((Y - X_new) * (X_new - X)) > 0:  # momentum points uphill: restart (O'Donoghue & Candès)
+            X, Y, t = X_new, X_new, 1.0
+        else:
+            t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+            X, Y, t = X_new, X_new + ((t - 1) / t_new) * (X_new - X), t_new
+        if it % 10 == 0:
+            C = X * dscale
+            L = logits(X) / dscale  # L = C K
+            eq, mv, comp = svm_residuals(L, C, off)
+            if eq <= tol and mv <= tol and comp <= tol:
+                converged = True
+                break
+    C = X * dscale
+    L = logits(X) / dscale
+    W = C @ H.T
+    eq, mv, comp = svm_residuals(L, C, off)
+    obj = 0.5 * float(np.sum(C * L))
+    info = NTPSVMInfo(C, it, obj, -float(np.sum(np.where(off, C, 0.0))) - obj, eq, mv, comp, converged)
+    return (W, info) if return_info else W
