@@ -5,6 +5,7 @@ import importlib
 
 BENCHMARKS = {
     "tokens": "bench.tokens",  # NTPData.from_tokens against a collections.Counter loop
+    "ntp_svm": "bench.ntp_svm",  # the NTP-SVM dual solver against CVXPY (default solver, Clarabel)
 }
 
 

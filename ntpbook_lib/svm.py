@@ -32,7 +32,8 @@ class NTPSVMInfo:
     """Diagnostics of an NTP-SVM solve."""
 
     C: np.ndarray  # dual variables, V×m: W^mm = C Hᵀ
-    iterations: int
+    method: str  # "active-set" or "fista"
+    iterations: int  # FISTA iterations (0 for the active-set method)
     objective: float  # ‖W^mm‖_F²/2
     dual_objective: float  # −g(C); equals the objective at the optimum
     equality_violation: float  # max_j (max − min) of the in-support logits, relative to ‖L‖_max
@@ -75,43 +76,46 @@ def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float,
     return eq, max(0.0, 1.0 - margin), comp
 
 
-def ntp_svm(data: NTPData, H: np.ndarray, *, tol: float = 1e-9, max_iter: int = 20_000,
-            return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
-    """``W^mm``, the NTP-SVM solution (T24 Def. 3): the min-norm ``W ∈ F^⊥`` with NTP margin 1.
+def _active_set(K: np.ndarray, off: np.ndarray, max_iter: int = 50) -> np.ndarray | None:
+    """Exact dual solution by a primal-dual active-set method (Hintermüller, Ito & Kunisch 2002); K must be PD.
 
-    Solved on the V×m dual (module docstring).  Raises ``ValueError`` when the data is not NTP-separable
-    (decided by :func:`is_separable` unless ``rank H = m``, which makes it separable by T24 Lemma 1).
+    ``A`` marks the off-support pairs whose margin constraint is released (``C = 0``, slack ``s ≥ 0``); on
+    the others the constraint is tight, ``L[v, j] = t_j − [v ∉ S_j]``.  Given ``A``, the KKT system splits by
+    rows of C: ``c_v K_v = (t − o_v)_{J_v}`` on the columns ``J_v`` where row v is not released, and the m
+    column-sum equations give ``(Σ_v E_v K_v^{-1} E_vᵀ) t = Σ_v E_v K_v^{-1} o_v``.  Then a pair is released
+    when its multiplier ``C`` turned positive and restored when its slack turned negative, until ``A`` is
+    stable.  Returns None if it does not settle within ``max_iter`` iterations.
     """
-    _require_margin_constraints(data)
-    H = _check_H(data, H)
-    m = data.m
-    U, sig, Vt = np.linalg.svd(H, full_matrices=False)
-    r = int(np.sum(sig > 1e-12 * max(sig.max(initial=0.0), 1.0)))
-    if r < m:
-        sep = is_separable(data, H, explain=False)
-        if not sep:
-            raise ValueError(f"the data is not NTP-separable, so the NTP-SVM (T24 Def. 3) has no solution: "
-                             f"{sep.message}")
-    off = data.S == 0
-    n_in = data.support_sizes.astype(np.float64)
-    B = Vt[:r].T * sig[:r]  # m×r with B Bᵀ = K = Hᵀ H
+    V, m = off.shape
+    o = off.astype(np.float64)
+    A = np.zeros_like(off)
+    for _ in range(max_iter):
+        J = ~A  # J[v] marks the columns J_v
+        # all K_v^{-1} at once: invert K restricted to J_v, padded with the identity, then mask the padding
+        Kinv = np.linalg.inv(np.where(J[:, :, None] & J[:, None, :], K, 0.0) + (A[:, :, None] * np.eye(m)))
+        Kinv *= J[:, :, None] & J[:, None, :]
+        t = np.linalg.solve(Kinv.sum(axis=0), np.einsum("vij,vj->i", Kinv, o))
+        C = np.einsum("vij,vj->vi", Kinv, t[None, :] - o)
+        slack = t[None, :] - 1.0 - C @ K  # ≥ 0 where the margin constraint holds
+        A_new = off & np.where(A, slack > 0, C > 0)
+        if np.array_equal(A_new, A):
+            return C
+        A = A_new
+    return None
+
+
+def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+    """Accelerated projected gradient on the dual (Beck & Teboulle 2009), with Jacobi scaling and restarts."""
+    n_in = (~off).sum(axis=0).astype(np.float64)
     # Jacobi scaling C = C̃ D^{-1/2}, D = diag K: the column sets are cones invariant under column scaling.
-    dscale = 1.0 / np.sqrt(np.maximum(np.einsum("ij,ij->i", B, B), 1e-300))
-    Bs = B * dscale[:, None]
-    Ks = Bs @ Bs.T
+    dscale = 1.0 / np.sqrt(np.maximum(np.diag(K), 1e-300))
+    Ks = K * np.outer(dscale, dscale)
     lin = np.where(off, 1.0, 0.0) * dscale  # ∂/∂C̃ of Σ_off C
     step = 1.0 / np.linalg.eigvalsh(Ks)[-1]
-    use_K = m <= 2 * r  # C K costs V m², (C B) Bᵀ costs 2 V m r
-
-    def logits(Cs: np.ndarray) -> np.ndarray:
-        return Cs @ Ks if use_K else (Cs @ Bs) @ Bs.T
-
-    X = np.zeros((data.V, m))
-    Y, t, g_prev = X.copy(), 1.0, np.inf
-    converged, it = False, 0
+    X = np.zeros(off.shape)
+    Y, t, it = X.copy(), 1.0, 0
     for it in range(1, max_iter + 1):
-        LY = logits(Y)
-        X_new = _project_columns(Y - step * (LY + lin), off, n_in)
+        X_new = _project_columns(Y - step * (Y @ Ks + lin), off, n_in)
         if np.sum((Y - X_new) * (X_new - X)) > 0:  # momentum points uphill: restart (O'Donoghue & Candès)
             X, Y, t = X_new, X_new, 1.0
         else:
@@ -119,15 +123,48 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, tol: float = 1e-9, max_iter: int = 
             X, Y, t = X_new, X_new + ((t - 1) / t_new) * (X_new - X), t_new
         if it % 10 == 0:
             C = X * dscale
-            L = logits(X) / dscale  # L = C K
-            eq, mv, comp = svm_residuals(L, C, off)
-            if eq <= tol and mv <= tol and comp <= tol:
-                converged = True
+            if max(svm_residuals(C @ K, C, off)) <= tol:
                 break
-    C = X * dscale
-    L = logits(X) / dscale
-    W = C @ H.T
+    return X * dscale, it
+
+
+def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 1e-9, max_iter: int = 20_000,
+            return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
+    """``W^mm``, the NTP-SVM solution (T24 Def. 3): the min-norm ``W ∈ F^⊥`` with NTP margin 1.
+
+    Solved on the V×m dual (module docstring), by the exact active-set method when ``K = HᵀH`` is
+    invertible and small enough (``method="active-set"``), else by FISTA to ``tol`` (``method="fista"``).
+    Raises ``ValueError`` when the data is not NTP-separable (decided by :func:`is_separable` unless
+    ``rank H = m``, which makes it separable by T24 Lemma 1).
+    """
+    if method not in ("auto", "active-set", "fista"):
+        raise ValueError(f"method must be 'auto', 'active-set' or 'fista', got {method!r}")
+    _require_margin_constraints(data)
+    H = _check_H(data, H)
+    V, m = data.V, data.m
+    K = H.T @ H
+    sig = np.linalg.svd(H, compute_uv=False)
+    full_rank = sig.size == m and sig[-1] > 1e-10 * sig[0]
+    if not full_rank:
+        sep = is_separable(data, H, explain=False)
+        if not sep:
+            raise ValueError(f"the data is not NTP-separable, so the NTP-SVM (T24 Def. 3) has no solution: "
+                             f"{sep.message}")
+        if method == "active-set":
+            raise ValueError(f"method='active-set' needs rank H = m = {m} (K = HᵀH invertible)")
+    off = data.S == 0
+    C, it, used = None, 0, "fista"
+    if full_rank and (method == "active-set" or (method == "auto" and V * m**3 <= 1e9)):
+        C, used = _active_set(K, off), "active-set"
+        if C is None and method == "active-set":
+            raise RuntimeError("the active-set method did not settle; use method='fista'")
+    if C is None:
+        C, it = _fista(K, off, tol, max_iter)
+        used = "fista"
+    L = C @ K
     eq, mv, comp = svm_residuals(L, C, off)
     obj = 0.5 * float(np.sum(C * L))
-    info = NTPSVMInfo(C, it, obj, -float(np.sum(np.where(off, C, 0.0))) - obj, eq, mv, comp, converged)
+    info = NTPSVMInfo(C, used, it, obj, -float(np.sum(np.where(off, C, 0.0))) - obj, eq, mv, comp,
+                      max(eq, mv, comp) <= max(tol, 1e-9))
+    W = C @ H.T
     return (W, info) if return_info else W

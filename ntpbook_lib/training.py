@@ -115,6 +115,20 @@ class TrainHistory:
 Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
 
 
+def _softmax_minus_P(L: torch.Tensor, P: torch.Tensor, insupp: torch.Tensor) -> torch.Tensor:
+    """``softmax(L) − P``, exact even when the out-of-support mass ``ε_j`` is below rounding of 1.
+
+    In-support ``q_z = r_z (1 − ε_j)`` with ``r`` the softmax restricted to ``S_j``, so
+    ``q_z − p_z = (r_z − p_z) − r_z ε_j``; forming ``q_z − p_z`` directly would round ``q_z`` to ``p_z`` and
+    lose the push on the in-support logits once ``ε_j < 10^{-16}`` (then ``1ᵀ(q_j − p_j) ≠ 0``).
+    """
+    lse = torch.logsumexp(L, dim=0)
+    L_in = L.masked_fill(~insupp, -torch.inf)
+    r = torch.exp(L_in - torch.logsumexp(L_in, dim=0))
+    eps = torch.exp(torch.logsumexp(L.masked_fill(insupp, -torch.inf), dim=0) - lse)  # 0 if S_j = [V]
+    return (r - P) - r * eps + torch.exp(L - lse).masked_fill(insupp, 0.0)
+
+
 def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", lr: float = 0.5,
                  steps: int = 10_000, *, init: str | np.ndarray = "zero", rng: np.random.Generator | None = None,
                  betas: tuple[float, float] = (0.9, 0.99), n_records: int = 60,
@@ -151,6 +165,7 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
     Ht = torch.tensor(H, **kw)
     P = torch.tensor(data.P, **kw)
     pi = torch.tensor(data.pi, **kw)
+    insupp = torch.tensor(data.S > 0, device=device)
     opt = None
     if callable(method):
         W.requires_grad_(False)
@@ -176,7 +191,7 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
                 r += 1
             if k == steps:
                 break
-            G = ((torch.softmax(W @ Ht, dim=0) - P) * pi) @ Ht.T  # ∇_W CE(W H)
+            G = (_softmax_minus_P(W @ Ht, P, insupp) * pi) @ Ht.T  # ∇_W CE(W H)
             if name == "gd":
                 W.sub_(lr * G)
             elif name == "ngd":

@@ -86,6 +86,19 @@ def test_huge_norms_stay_finite():
         assert hist.excess[-1] >= 0
 
 
+def test_gradient_keeps_its_direction_when_the_loss_underflows():
+    """At ‖W‖ ~ 100 along W^mm the out-of-support mass is ~1e-40: 1 − q_z rounds to 0, but the gradient must
+    still sum to zero over the vocabulary in every column (Σ_v (q_v − p_v) = 0), so its rows sum to 0."""
+    rng = np.random.default_rng(7)
+    data = random_ntp_data(10, 30, 1, rng, max_count=3)  # one-hot: F = {0}
+    H = gaussian_embeddings(40, 30, rng)
+    ref = nl.implicit_bias_reference(data, H)
+    W0 = 100 * ref.W_mm / nl.ntp_margin(ref.W_mm, data, H)  # every margin ≥ 100
+    step = train_linear(data, H, "ngd", lr=1.0, steps=1, init=W0, ref=ref).W - W0
+    assert np.linalg.norm(step) == pytest.approx(1.0)
+    assert np.abs(step.sum(axis=0)).max() <= 1e-10
+
+
 def test_custom_optimizer_and_bad_input():
     data, H, rng = _instance(6)
     hist = train_linear(data, H, lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9), lr=0.1, steps=200)
