@@ -9,10 +9,11 @@ every constraint is a difference of two logits), stationarity gives ``W = C Hᵀ
 
     min_C  g(C) = ½ tr(C K Cᵀ) + Σ_{j, v∉S_j} C[v, j]   s.t.  1ᵀ c_j = 0,  C[v, j] ≤ 0 for v ∉ S_j,
 
-with ``K = Hᵀ H``: a V×m problem whose constraint set is a product of simple per-column sets.  It is solved by
-accelerated projected gradient (FISTA with adaptive restart); the projection onto a column's set is a 1-D root
-find.  The iterates certify themselves: ``L = C K`` are the primal logits, and the solver stops when (6a),
-(6b) and complementary slackness hold to ``tol``.
+with ``K = Hᵀ H``: a V×m problem whose constraint set is a product of simple per-column sets.  When K is
+invertible and small, a primal-dual active-set method solves it exactly in a few linear solves; otherwise
+accelerated projected gradient (FISTA with adaptive restart) runs, whose projection onto a column's set is a
+1-D root find.  The iterates certify themselves: ``L = C K`` are the primal logits, and FISTA stops when
+(6a), (6b) and complementary slackness hold to ``tol``.
 """
 
 from __future__ import annotations
