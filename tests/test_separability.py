@@ -6,6 +6,8 @@ import ntpbook_lib as nl
 from ntpbook_lib import NTPData
 from ntpbook_lib.separability import DataSubspace
 
+from cvxpy_reference import ntp_svm_problem
+
 
 def _instance(seed, V=6, m=8, s=2, d=5):
     rng = np.random.default_rng(seed)
@@ -21,17 +23,9 @@ def _all_generators(data, H):
 
 def _cvxpy_separable(data, H):
     """Independent decision: feasibility of (6a)–(6b) over W ∈ R^{V×d}, with every pair written out."""
-    W = cp.Variable((data.V, H.shape[0]))
-    L = W @ H
-    cons = []
-    for j, s in enumerate(data.supports):
-        out = np.setdiff1d(np.arange(data.V), s)
-        cons += [L[z, j] == L[s[0], j] for z in s[1:]]
-        cons += [L[z, j] - L[v, j] >= 1 for z in s for v in out]
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(W)), cons)  # the NTP-SVM QP: feasible iff separable
-    prob.solve(solver=cp.CLARABEL)
-    assert prob.status in (cp.OPTIMAL, cp.INFEASIBLE), prob.status
-    return prob.status == cp.OPTIMAL
+    status, _ = ntp_svm_problem(data, H)
+    assert status in (cp.OPTIMAL, cp.INFEASIBLE), status
+    return status == cp.OPTIMAL
 
 
 @pytest.mark.parametrize("seed", range(6))

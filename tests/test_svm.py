@@ -5,6 +5,8 @@ import pytest
 import ntpbook_lib as nl
 from ntpbook_lib.svm import _project_columns
 
+from cvxpy_reference import ntp_svm_problem
+
 TIGHT = dict(tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
 
 
@@ -17,17 +19,9 @@ def _instance(seed, V=8, m=12, s=3, d=16, n=None):
 
 def _cvxpy_svm(data, H):
     """Independent NTP-SVM: (6a) for every in-support pair, (6b) for every in/out pair, over W ∈ R^{V×d}."""
-    W = cp.Variable((data.V, H.shape[0]))
-    L = W @ H
-    cons = []
-    for j, s in enumerate(data.supports):
-        out = np.setdiff1d(np.arange(data.V), s)
-        cons += [L[z, j] == L[s[0], j] for z in s[1:]]
-        cons += [L[z, j] - L[v, j] >= 1 for z in s for v in out]
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(W)), cons)
-    prob.solve(solver=cp.CLARABEL, **TIGHT)
-    assert prob.status == cp.OPTIMAL, prob.status
-    return W.value
+    status, W = ntp_svm_problem(data, H, **TIGHT)
+    assert status == cp.OPTIMAL, status
+    return W
 
 
 @pytest.mark.parametrize("seed, d", [(0, 16), (1, 16), (2, 30), (3, 10), (4, 8), (5, 12)])
