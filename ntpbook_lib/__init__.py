@@ -20,6 +20,16 @@ from .separability import (
     ntp_margin,
     separability_phase_transition,
 )
+from .nuclear_svm import (
+    centered_support,
+    certificate,
+    logits_in,
+    mm_embeddings,
+    ntp_svm_logits,
+    project_logits_F,
+    project_logits_F_perp,
+    symmetric_geometry,
+)
 from .svm import ntp_svm
 from .training import (
     alignment,
@@ -27,6 +37,14 @@ from .training import (
     log_schedule,
     train_linear,
     train_logits,
+)
+from .ufm import (
+    corr,
+    nuclear_regularization_path,
+    nuclear_regularized_logits,
+    sim,
+    train_ufm,
+    ufm_reference,
 )
 
 __all__ = [
@@ -56,6 +74,20 @@ __all__ = [
     "train_linear",
     "train_logits",
     "log_schedule",
+    "centered_support",
+    "logits_in",
+    "project_logits_F",
+    "project_logits_F_perp",
+    "ntp_svm_logits",
+    "certificate",
+    "mm_embeddings",
+    "symmetric_geometry",
+    "corr",
+    "sim",
+    "nuclear_regularized_logits",
+    "nuclear_regularization_path",
+    "ufm_reference",
+    "train_ufm",
     "plotting",
 ]
 __version__ = "0.1.0"

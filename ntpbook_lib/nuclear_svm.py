@@ -1,0 +1,287 @@
+"""Logit-space geometry of NTP with learned embeddings: ``L^in``, the NTP-SVM★ ``L^mm`` and its closed forms (Z24).
+
+With free context embeddings the logits ``L = W H`` (V×m) are the unknowns.  Z24 splits logit space into
+
+    𝓕   = span{(e_z − e_z') e_jᵀ : z, z' ∈ S_j}        (in-support differences: the frequencies live here)
+    𝓕^⊥ = {L : L[z, j] = L[z', j] for z, z' ∈ S_j}     (equal in-support logits: the support pattern lives here)
+
+and shows that the regularised solutions grow as ``L_λ ≈ L^in + R(λ) L^mm``, with ``L^in ∈ 𝓕`` the log-odds
+(Lemma 3) and ``L^mm`` the nuclear-norm max-margin logits (Def. 3, eqs. 9–10)
+
+    L^mm ∈ argmin ‖L‖_*   s.t.   L[z, j] = L[z', j]  (z, z' ∈ S_j),    L[z, j] − L[v, j] ≥ 1  (z ∈ S_j, v ∉ S_j).
+
+The NTP-SVM★ depends only on the support matrix ``S``.  Its dual is
+
+    max ⟨S, C⟩   s.t.   ‖C‖_op ≤ 1,   1ᵀ c_j = 0,   C[v, j] ≤ 0  (v ∉ S_j),
+
+and :func:`ntp_svm_logits` solves the pair by ADMM with singular-value thresholding, certifying every answer
+by a feasible primal point and a feasible dual point whose objectives differ by the reported gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb, sqrt
+
+import numpy as np
+
+from .data import NTPData
+from .svm import _project_columns
+
+__all__ = [
+    "centered_support",
+    "logits_in",
+    "project_logits_F",
+    "project_logits_F_perp",
+    "ntp_svm_logits",
+    "NTPSVMStarInfo",
+    "Certificate",
+    "certificate",
+    "mm_embeddings",
+    "SymmetricGeometry",
+    "symmetric_geometry",
+]
+
+
+def _check_S(S: np.ndarray) -> np.ndarray:
+    """A validated V×m 0/1 support matrix (float64)."""
+    S = np.asarray(S)
+    if S.ndim != 2 or 0 in S.shape:
+        raise ValueError(f"S must be a non-empty V×m matrix, got shape {S.shape}")
+    if not np.all(np.isin(S, (0, 1))):
+        raise ValueError("S must be binary (0/1): S[z, j] = 1 iff token z follows context j")
+    sizes = S.sum(axis=0)
+    if np.any(sizes == 0):
+        raise ValueError(f"column j={int(np.flatnonzero(sizes == 0)[0])} of S has no support: every context "
+                         "has at least one next token")
+    if np.all(sizes == S.shape[0]):
+        raise ValueError("every column of S is the whole vocabulary: there are no out-of-support tokens, so "
+                         "the NTP-SVM★ has no margin constraints")
+    return S.astype(np.float64)
+
+
+def _support_of(data_or_S: NTPData | np.ndarray) -> np.ndarray:
+    return _check_S(data_or_S.S if isinstance(data_or_S, NTPData) else data_or_S)
+
+
+def centered_support(S: np.ndarray) -> np.ndarray:
+    """The centred support matrix ``S̃ = (I − 11ᵀ/V) S`` (Z24 §4.3, the proxy of Prop. 3)."""
+    S = _check_S(S)
+    return S - S.mean(axis=0, keepdims=True)
+
+
+def logits_in(data: NTPData) -> np.ndarray:
+    """``L^in`` (Z24 Lemma 3): the unique ``L ∈ 𝓕`` whose in-support differences are the log-odds.
+
+    Column j is ``log p̂_{j,z} − (1/S_j) Σ_{z'∈S_j} log p̂_{j,z'}`` on the support and 0 off it.
+    """
+    S = data.S > 0
+    logP = np.where(S, np.log(np.where(S, data.P, 1.0)), 0.0)
+    return np.where(S, logP - logP.sum(axis=0) / data.support_sizes, 0.0)
+
+
+def _check_L(L: np.ndarray, S: np.ndarray) -> np.ndarray:
+    L = np.asarray(L, dtype=np.float64)
+    if L.shape != S.shape:
+        raise ValueError(f"L must be V×m = {S.shape} like the support matrix, got shape {L.shape}")
+    return L
+
+
+def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
+    """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support."""
+    S = _support_of(data_or_S) > 0
+    L = _check_L(L, S)
+    mean = np.where(S, L, 0.0).sum(axis=0) / S.sum(axis=0)
+    return np.where(S, L - mean, 0.0)
+
+
+def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
+    """``P_𝓕^⊥(L) = L − P_𝓕(L)``: in-support entries replaced by their mean, off-support entries kept."""
+    return _check_L(L, _support_of(data_or_S)) - project_logits_F(L, data_or_S)
+
+
+# --------------------------------------------------------------------------------------------- NTP-SVM★
+@dataclass(frozen=True)
+class NTPSVMStarInfo:
+    """Certificate of an NTP-SVM★ solve: a feasible ``L`` and a dual-feasible ``C`` with their objectives."""
+
+    C: np.ndarray  # dual, V×m: ‖C‖_op ≤ 1, columns sum to 0, ≤ 0 off the support
+    objective: float  # ‖L‖_* of the returned (feasible) L
+    dual_objective: float  # ⟨S, C⟩ ≤ optimum ≤ objective
+    relative_gap: float  # (objective − dual_objective) / objective
+    equality_violation: float  # max_j (max − min) of the in-support entries of L
+    margin_violation: float  # max(0, 1 − min margin)
+    iterations: int
+    distinct_supports: int  # the problem is solved on the distinct columns of S
+    certified_by_proxy: bool  # S̃ passed Z24 Prop. 3's test, so L = S̃ with no iterations
+    converged: bool
+
+
+def _project_feasible(X: np.ndarray, S: np.ndarray, n_in: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Project each column onto ``{x : x_S = a·1, x_v ≤ a − b_j off S}`` (a free): an exact 1-D root find.
+
+    With ``t_v = x_v + b_j`` off the support, the optimal ``a`` solves ``S_j a − Σ_S x − Σ_{t_v > a} (t_v − a) = 0``;
+    sorting ``t`` decreasingly, ``a_k = (Σ_S x + t_(1) + … + t_(k)) / (S_j + k)`` and the root is the first
+    ``a_k ≥ t_(k+1)``.
+    """
+    V = X.shape[0]
+    insum = np.where(S, X, 0.0).sum(axis=0)
+    t = -np.sort(-np.where(S, -np.inf, X + b), axis=0)  # off-support t_v decreasing, then −inf
+    csum = np.cumsum(np.where(np.isfinite(t), t, 0.0), axis=0)
+    k = np.arange(V + 1)[:, None]
+    a = (insum + np.vstack([np.zeros_like(insum), csum])) / (n_in + k)  # a_k, k = 0..V
+    nxt = np.vstack([t, np.full_like(insum, -np.inf)])  # t_(k+1)
+    stop = np.argmax(nxt <= a, axis=0)  # the first k with t_(k+1) ≤ a_k (exists: t_(V−S_j+1) = −inf)
+    a = a[stop, np.arange(X.shape[1])]
+    return np.where(S, a, np.minimum(X, a - b))
+
+
+def _polar(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(U Vᵀ, ‖M‖_*)`` from the compact SVD of M, over singular values above rounding."""
+    U, s, Vt = np.linalg.svd(M, full_matrices=False)
+    r = int(np.sum(s > s[0] * max(M.shape) * np.finfo(float).eps)) if s.size and s[0] > 0 else 0
+    return U[:, :r] @ Vt[:r], float(s.sum())
+
+
+def _svt(Y: np.ndarray, tau: float) -> tuple[np.ndarray, float]:
+    """Singular-value thresholding ``prox_{τ‖·‖_*}(Y)`` and the nuclear norm of the result."""
+    U, s, Vt = np.linalg.svd(Y, full_matrices=False)
+    s = np.maximum(s - tau, 0.0)
+    r = int(np.count_nonzero(s))
+    return (U[:, :r] * s[:r]) @ Vt[:r], float(s.sum())
+
+
+def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
+    """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball."""
+    C = _project_columns(G, off, n_in)
+    return C / max(1.0, float(np.linalg.norm(C, 2)))
+
+
+def _residuals(L: np.ndarray, S: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    inL = np.where(S, L, np.nan)
+    top, low = np.nanmax(inL, axis=0), np.nanmin(inL, axis=0)
+    out_max = np.where(S, -np.inf, L).max(axis=0)
+    return float(np.max(top - low) / b.min()), max(0.0, float(1.0 - np.min((low - out_max) / b)))
+
+
+def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: int
+          ) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
+    """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column.
+
+    Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``; the scaled dual is adapted by residual
+    balancing.  The start is ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.
+    """
+    Sb = S > 0
+    off, n_in = ~Sb, Sb.sum(axis=0).astype(np.float64)
+    L = (S - S.mean(axis=0)) * b
+    A, primal = _polar(L)
+    C = _dual_point(A, off, n_in)
+    dual = float(np.sum(S * b * C))
+    if primal - dual <= tol * primal:
+        return L, C, primal, dual, 0, True
+    rho = max(A.shape) / primal  # a scale on which a thresholding step of 1/ρ is a fraction of ‖L‖_*
+    Ud = -C / rho  # scaled dual: −ρU is the nuclear-norm subgradient at the solution
+    best = (L, C, primal, dual)
+    for it in range(1, max_iter + 1):
+        X, _ = _svt(L - Ud, 1.0 / rho)
+        G = rho * (L - Ud - X)  # ∈ ∂‖X‖_*, so ‖G‖_op ≤ 1
+        L_old, L = L, _project_feasible(X + Ud, Sb, n_in, b)
+        Ud += X - L
+        if it % check_every == 0 or it == max_iter:
+            primal = float(np.linalg.svd(L, compute_uv=False).sum())
+            C = _dual_point(G, off, n_in)
+            dual = float(np.sum(S * b * C))
+            if primal - dual < best[2] - best[3]:
+                best = (L, C, primal, dual)
+            if best[2] - best[3] <= tol * best[2]:
+                return *best, it, False
+        r = np.linalg.norm(X - L)
+        s = rho * np.linalg.norm(L - L_old)
+        if r > 10 * s:
+            rho, Ud = 2 * rho, Ud / 2
+        elif s > 10 * r:
+            rho, Ud = rho / 2, Ud * 2
+    return *best, max_iter, False
+
+
+def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 10,
+                   return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMStarInfo]:
+    """``L^mm``, the NTP-SVM★ of Z24 Def. 3 (eqs. 9–10), by ADMM with singular-value thresholding.
+
+    Columns with equal supports are merged first: an optimum exists with equal columns there (the problem is
+    convex and symmetric in them), and ``c`` equal columns ``ℓ`` have the nuclear norm of one column ``√c ℓ``.
+    Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.
+    """
+    S = _check_S(S)
+    uniq, inverse, counts = np.unique(S.T, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    b = np.sqrt(counts.astype(np.float64))
+    M, Cu, primal, dual, iters, proxy = _admm(uniq.T, b, tol, max_iter, check_every)
+    L = (M / b)[:, inverse]
+    if not return_info:
+        return L
+    C = (Cu / b)[:, inverse]
+    eq, marg = _residuals(L, S, np.ones(S.shape[1]))
+    gap = (primal - dual) / primal
+    info = NTPSVMStarInfo(C, primal, dual, gap, eq, marg, iters, int(uniq.shape[0]), proxy, gap <= tol)
+    return L, info
+
+
+# ----------------------------------------------------------------------------------- closed forms
+@dataclass(frozen=True)
+class Certificate:
+    """Z24 Prop. 3: ``S̃`` solves the NTP-SVM★ if ``A = U Vᵀ`` (polar of ``S̃``) is negative off the support."""
+
+    holds: bool
+    A: np.ndarray  # U Vᵀ from the compact SVD S̃ = U Σ Vᵀ
+    max_off_support: float  # max_{v ∉ S_j} A[v, j]; the test is that this is < 0
+
+    def __bool__(self) -> bool:
+        return self.holds
+
+
+def certificate(S: np.ndarray) -> Certificate:
+    """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``)."""
+    S = _check_S(S)
+    A, _ = _polar(centered_support(S))
+    worst = float(np.max(A[S == 0]))
+    return Certificate(worst < 0, A, worst)
+
+
+def mm_embeddings(L: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced factors ``W = U Σ^{1/2}`` (V×r), ``H = Σ^{1/2} Vᵀ`` (r×m) of ``L = U Σ Vᵀ`` (Z24 Cor. 1, Lemma 1).
+
+    They attain ``(‖W‖² + ‖H‖²)/2 = ‖L‖_*``; applied to ``L^mm`` they are ``W^mm``, ``H^mm`` up to a rotation.
+    """
+    L = np.asarray(L, dtype=np.float64)
+    if L.ndim != 2:
+        raise ValueError(f"L must be a matrix, got shape {L.shape}")
+    U, s, Vt = np.linalg.svd(L, full_matrices=False)
+    r = int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
+    root = np.sqrt(s[:r])
+    return U[:, :r] * root, root[:, None] * Vt[:r]
+
+
+@dataclass(frozen=True)
+class SymmetricGeometry:
+    """Z24 Prop. 5: the geometry of ``L^mm = S̃`` when S holds all k-subsets of [V]."""
+
+    cos_words: float  # cos(w_v, w_v'), v ≠ v': −1/(V−1), a simplex ETF
+    cos_contexts: np.ndarray  # cos(h_j, h_j') for overlaps |S_j ∩ S_j'| = 0..k
+    cos_in: float  # cos(w_v, h_j), v ∈ S_j
+    cos_out: float  # cos(w_v, h_j), v ∉ S_j
+    norm_ratio: float  # ‖w_v‖² / ‖h_j‖²
+
+
+def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
+    """The closed forms of Z24 Prop. 5 for the symmetric design with ``C(V, k)`` contexts, ``1 ≤ k < V``."""
+    if not 1 <= k < V:
+        raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
+    overlap = np.arange(k + 1)
+    return SymmetricGeometry(
+        cos_words=-1.0 / (V - 1),
+        cos_contexts=(overlap - k * k / V) / (k - k * k / V),
+        cos_in=sqrt((V - 1) / (k * (V - k))),
+        cos_out=-1.0 / sqrt(k * (V - k) * (V - 1)),
+        norm_ratio=(V - 1) * comb(V - 2, k - 1) / (k * (V - k)),
+    )

@@ -1,0 +1,307 @@
+"""Learned embeddings: the NTP unconstrained-features model, its convex twin, and the Z24 metrics.
+
+NTP-UFM (Z24 Def. 1) trains the decoder and the context embeddings together,
+
+    min_{W, H}  CE(W H) + (λ/2)‖W‖_F² + (λ/2)‖H‖_F²,
+
+and by Lemma 1 (``‖L‖_* = min_{L = W H} (‖W‖² + ‖H‖²)/2``) it is the problem in the logits
+
+    min_L  CE(L) + λ‖L‖_*   (rank L ≤ d; the constraint is inactive for d ≥ V)          (8)
+
+whose solutions grow as ``L_λ ≈ L^in + R(λ) L^mm`` when ``λ → 0`` (Thms 1–3).  :func:`nuclear_regularized_logits`
+solves (8) by accelerated proximal gradient, :func:`train_ufm` trains the factored model in torch, and
+:func:`corr` / :func:`sim` are the geometry metrics of Z24 §5.3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .data import NTPData
+from .loss import ce_decomposition, log_softmax
+from .nuclear_svm import _svt, centered_support, logits_in, mm_embeddings, ntp_svm_logits, project_logits_F
+from .training import _softmax_minus_P, log_schedule
+
+__all__ = [
+    "corr",
+    "sim",
+    "RegularizedLogits",
+    "nuclear_regularized_logits",
+    "NuclearPath",
+    "nuclear_regularization_path",
+    "UFMReference",
+    "ufm_reference",
+    "UFMHistory",
+    "train_ufm",
+]
+
+
+# ----------------------------------------------------------------------------------------- metrics
+def corr(X: np.ndarray) -> np.ndarray:
+    """The cosine matrix of the columns of X (Z24 §5.3); a zero column has cosine 0 with everything."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a matrix, got shape {X.shape}")
+    norms = np.linalg.norm(X, axis=0)
+    Xn = X / np.where(norms > 0, norms, 1.0)
+    return Xn.T @ Xn
+
+
+def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
+    """SSIM's structure term ``(σ_XY + ε)/(σ_X σ_Y + ε)`` over the entries of two matrices (Z24 §5.3).
+
+    Applied to two ``corr`` matrices it is 1 when one geometry is an increasing affine image of the other.
+    """
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if X.shape != Y.shape:
+        raise ValueError(f"sim compares matrices of one shape, got {X.shape} and {Y.shape}")
+    x, y = X.ravel() - X.mean(), Y.ravel() - Y.mean()
+    return float((np.mean(x * y) + eps) / (np.sqrt(np.mean(x * x) * np.mean(y * y)) + eps))
+
+
+# ------------------------------------------------------------------------------ problem (8) by APG
+def _grad(L: np.ndarray, data: NTPData) -> np.ndarray:
+    """``∇CE(L) = (softmax(L) − P) diag(π̂)``, exact when the off-support mass is below rounding."""
+    with torch.no_grad():
+        G = _softmax_minus_P(torch.from_numpy(L), torch.from_numpy(data.P), torch.from_numpy(data.S > 0))
+    return G.numpy() * data.pi
+
+
+def _entropy(Q: np.ndarray) -> np.ndarray:
+    return -np.sum(np.where(Q > 0, Q * np.log(np.where(Q > 0, Q, 1.0)), 0.0), axis=0)
+
+
+def _gap(L: np.ndarray, G: np.ndarray, nuc: float, data: NTPData, lam: float) -> tuple[float, float]:
+    """``(excess, duality gap)`` of (8): the dual point ``c∇CE(L)``, ``c = min(1, λ/‖∇CE‖_op)``, has value
+    ``Σ_j π̂_j H(c softmax(ℓ_j) + (1 − c) p̂_j)`` (the conjugate of CE is a negative entropy)."""
+    dec = ce_decomposition(L, data)
+    c = min(1.0, lam / max(float(np.linalg.norm(G, 2)), 1e-300))
+    Q = c * np.exp(log_softmax(L)) + (1 - c) * data.P
+    dual = float(data.pi @ _entropy(Q))
+    excess = float(data.pi @ dec.kl)
+    return excess, excess + lam * nuc - (dual - data.entropy)
+
+
+@dataclass(frozen=True)
+class RegularizedLogits:
+    """A solution of (8) with its certificate."""
+
+    L: np.ndarray
+    lam: float
+    excess: float  # CE(L) − H
+    nuclear_norm: float
+    gap: float  # primal − dual objective of (8), ≥ the suboptimality
+    iterations: int
+    converged: bool  # gap ≤ tol · (CE(L) − H + λ‖L‖_*), the objective measured from the entropy bound
+
+
+def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | None = None, tol: float = 1e-6,
+                               max_iter: int = 200_000, check_every: int = 50) -> RegularizedLogits:
+    """``L_λ = argmin_L CE(L) + λ‖L‖_*`` (Z24 eq. 8 with d ≥ V), by FISTA with singular-value thresholding.
+
+    Step ``1/ℒ`` with ``ℒ = max_j π̂_j / 2`` (the softmax Hessian is at most ½), gradient-based adaptive
+    restart, and a duality-gap stop relative to the objective minus the entropy:
+    ``gap ≤ tol · (CE(L) − H + λ‖L‖_*)``.  ``L0`` warm-starts (a path goes λ downwards).
+    """
+    if not lam > 0:
+        raise ValueError(f"lam must be positive, got {lam}")
+    V, m = data.V, data.m
+    L = np.zeros((V, m)) if L0 is None else np.array(L0, dtype=np.float64)
+    if L.shape != (V, m):
+        raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L.shape}")
+    step = 2.0 / float(data.pi.max())
+    Y, t = L.copy(), 1.0
+    best = None
+    for it in range(1, max_iter + 1):
+        G = _grad(Y, data)
+        L_new, nuc = _svt(Y - step * G, step * lam)
+        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        if np.sum((Y - L_new) * (L_new - L)) > 0:  # restart: the momentum points uphill
+            Y, t_new = L_new.copy(), 1.0
+        else:
+            Y = L_new + ((t - 1) / t_new) * (L_new - L)
+        L, t = L_new, t_new
+        if it % check_every == 0 or it == max_iter:
+            excess, gap = _gap(L, _grad(L, data), nuc, data, lam)
+            best = RegularizedLogits(L, lam, excess, nuc, gap, it, gap <= tol * (excess + lam * nuc))
+            if best.converged:
+                return best
+    return best  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class NuclearPath:
+    """Z24 Thms 1–3 along ``λ → 0``: where ``L_λ`` points and how close its 𝓕 part is to ``L^in``."""
+
+    lams: np.ndarray
+    excess: np.ndarray  # CE(L_λ) − H
+    nuclear_norm: np.ndarray  # ‖L_λ‖_*
+    dist_mm: np.ndarray  # ‖L_λ/‖L_λ‖_* − L^mm/‖L^mm‖_*‖_F
+    cos_mm: np.ndarray  # cos(L_λ, L^mm) (Frobenius)
+    dist_in: np.ndarray  # ‖P_𝓕(L_λ) − L^in‖_F
+    gaps: np.ndarray
+    L: list[np.ndarray] = field(repr=False)
+
+
+def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: np.ndarray | None = None,
+                                tol: float = 1e-5, max_iter: int = 200_000) -> NuclearPath:
+    """Solve (8) for decreasing ``λ`` and measure Z24 Thms 1–3 at each point.
+
+    Each solve starts from a linear extrapolation in ``log λ`` of the two previous solutions (exact if
+    ``L_λ = L^in + R(λ) L^mm`` with ``R`` affine in ``log λ``, as the theory suggests), which roughly halves
+    the iterations at small ``λ``.  ``L = 0`` for ``λ ≥ ‖∇CE(0)‖_op``, where the direction metrics are nan.
+    """
+    lams = np.sort(np.asarray(lams, dtype=np.float64))[::-1]
+    if lams.size == 0 or not np.all(lams > 0):
+        raise ValueError("lams must be a non-empty list of positive numbers")
+    L_mm = ntp_svm_logits(data.S) if L_mm is None else np.asarray(L_mm, dtype=np.float64)
+    mm = L_mm / np.linalg.svd(L_mm, compute_uv=False).sum()
+    L_in = logits_in(data)
+    rows, Ls = [], []
+    for i, lam in enumerate(lams):
+        L0 = Ls[-1] if i else None
+        if i >= 2 and np.any(Ls[-2]):
+            L0 = Ls[-1] + (Ls[-1] - Ls[-2]) * np.log(lams[i - 1] / lam) / np.log(lams[i - 2] / lams[i - 1])
+        r = nuclear_regularized_logits(data, float(lam), L0=L0, tol=tol, max_iter=max_iter)
+        L, nuc, fro = r.L, r.nuclear_norm, float(np.linalg.norm(r.L))
+        Ls.append(L)
+        rows.append((r.excess, nuc,
+                     np.linalg.norm(L / nuc - mm) if nuc > 0 else np.nan,
+                     np.sum(L * L_mm) / (fro * np.linalg.norm(L_mm)) if fro > 0 else np.nan,
+                     np.linalg.norm(project_logits_F(L, data) - L_in), r.gap))
+    cols = [np.array(c) for c in zip(*rows)]
+    return NuclearPath(lams, *cols, L=Ls)
+
+
+# ------------------------------------------------------------------------------ NTP-UFM in torch
+class UFMReference(NamedTuple):
+    """Theory (``L^mm`` and its factors, Z24 Cor. 1), proxy (``S̃``) and ``L^in`` for :func:`train_ufm`'s metrics."""
+
+    L_in: np.ndarray
+    L_mm: np.ndarray
+    W_mm: np.ndarray
+    H_mm: np.ndarray
+    S_tilde: np.ndarray
+
+
+def ufm_reference(data: NTPData, **svm_options) -> UFMReference:
+    """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``."""
+    L_mm = ntp_svm_logits(data.S, **svm_options)
+    W_mm, H_mm = mm_embeddings(L_mm)
+    return UFMReference(logits_in(data), L_mm, W_mm, H_mm, centered_support(data.S))
+
+
+@dataclass(frozen=True)
+class UFMHistory:
+    """Z24 Fig. 4's metrics at the recorded steps, snapshots for Fig. 3's heatmaps, and the final factors."""
+
+    method: str
+    steps: np.ndarray
+    excess: np.ndarray  # CE(W H) − H
+    norm_W: np.ndarray
+    norm_H: np.ndarray
+    dist_in: np.ndarray  # ‖P_𝓕(W H) − L^in‖_F
+    cos_mm: np.ndarray  # cos(W H, L^mm)
+    sim_W_theory: np.ndarray  # sim(corr(Wᵀ), corr(W^mmᵀ))
+    sim_H_theory: np.ndarray  # sim(corr(H), corr(H^mm))
+    sim_W_proxy: np.ndarray  # sim(corr(Wᵀ), corr(S̃ᵀ))
+    sim_H_proxy: np.ndarray  # sim(corr(H), corr(S̃))
+    W: np.ndarray
+    H: np.ndarray
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(repr=False)  # step → (W, H)
+
+    def final(self) -> dict[str, float]:
+        """The metrics at the last recorded step."""
+        names = ("excess", "norm_W", "norm_H", "dist_in", "cos_mm",
+                 "sim_W_theory", "sim_H_theory", "sim_W_proxy", "sim_H_proxy")
+        return {k: float(getattr(self, k)[-1]) for k in names}
+
+
+def _metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> tuple[float, ...]:
+    L = W @ H
+    cW, cH = corr(W.T), corr(H)
+    return (float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
+            float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
+            float(np.sum(L * ref.L_mm) / max(np.linalg.norm(L) * np.linalg.norm(ref.L_mm), 1e-300)),
+            sim(cW, corr(ref.W_mm.T)), sim(cH, corr(ref.H_mm)),
+            sim(cW, corr(ref.S_tilde.T)), sim(cH, corr(ref.S_tilde)))
+
+
+Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
+
+
+def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | Optimizer = "gd",
+              lr: float = 10.0, steps: int = 10_000, *, rng: np.random.Generator, init_scale: float = 0.1,
+              batch_size: int | None = None, betas: tuple[float, float] = (0.9, 0.999), n_records: int = 60,
+              snapshots: Sequence[int] = (), ref: UFMReference | None = None, dtype: torch.dtype = torch.float64,
+              device: str = "cpu", progress: bool = False) -> UFMHistory:
+    """Train NTP-UFM (Z24 Def. 1): free ``W`` (V×d) and ``H`` (d×m) on ``CE(W H) + (λ/2)(‖W‖² + ‖H‖²)``.
+
+    ``method``: ``"gd"`` (full batch), ``"sgd"`` (``batch_size`` contexts drawn uniformly per step, the loss
+    reweighted to stay unbiased), ``"adam"``, or any ``f(params, lr) -> torch.optim.Optimizer``.  Entries of
+    ``W, H`` start i.i.d. ``N(0, init_scale²)`` from ``rng`` (zero is a saddle point).  Metrics are recorded on
+    a log-spaced schedule, and ``(W, H)`` at the steps listed in ``snapshots``.
+    """
+    V, m = data.V, data.m
+    if d < 1:
+        raise ValueError(f"d must be positive, got {d}")
+    if weight_decay < 0 or lr <= 0:
+        raise ValueError(f"need weight_decay ≥ 0 and lr > 0, got {weight_decay} and {lr}")
+    if method == "sgd" and (batch_size is None or not 1 <= batch_size <= m):
+        raise ValueError(f"method='sgd' needs batch_size in 1..m={m}, got {batch_size}")
+    ref = ufm_reference(data) if ref is None else ref
+    kw = dict(dtype=dtype, device=device)
+    W = torch.tensor(init_scale * rng.standard_normal((V, d)), **kw)
+    H = torch.tensor(init_scale * rng.standard_normal((d, m)), **kw)
+    P, pi = torch.tensor(data.P, **kw), torch.tensor(data.pi, **kw)
+    insupp = torch.tensor(data.S > 0, device=device)
+    gen = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
+    opt = None
+    if callable(method):
+        opt, name = method([W, H], lr), getattr(method, "__name__", "custom")
+    elif method == "adam":
+        opt, name = torch.optim.Adam([W, H], lr=lr, betas=betas), "adam"
+    elif method in ("gd", "sgd"):
+        name = method
+    else:
+        raise ValueError(f"method must be 'gd', 'sgd', 'adam' or an optimizer factory, got {method!r}")
+
+    record, snaps = log_schedule(steps, n_records), set(int(s) for s in snapshots)
+    rows, saved, r = [], {}, 0
+    it = range(steps + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, desc=f"NTP-UFM {name}", mininterval=1.0)
+    with torch.no_grad():
+        for k in it:
+            if k == record[r] or k in snaps:
+                Wn, Hn = W.cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64)
+                if k in snaps:
+                    saved[k] = (Wn.copy(), Hn.copy())
+                if k == record[r]:
+                    rows.append(_metrics(Wn, Hn, data, ref))
+                    r += 1
+            if k == steps:
+                break
+            if name == "sgd":
+                batch = torch.randperm(m, generator=gen, device=device)[:batch_size]
+                weight = torch.zeros_like(pi).index_fill_(0, batch, 1.0) * pi * (m / batch_size)
+            else:
+                weight = pi
+            G = _softmax_minus_P(W @ H, P, insupp) * weight  # ∂CE/∂L
+            gW, gH = G @ H.T + weight_decay * W, W.T @ G + weight_decay * H
+            if name in ("gd", "sgd"):
+                W.sub_(lr * gW)
+                H.sub_(lr * gH)
+            else:
+                W.grad, H.grad = gW, gH
+                opt.step()
+    cols = [np.array(c) for c in zip(*rows)]
+    return UFMHistory(name, record, *cols, W=W.cpu().numpy().astype(np.float64),
+                      H=H.cpu().numpy().astype(np.float64), snapshots=saved)
