@@ -274,14 +274,19 @@ class SymmetricGeometry:
 
 
 def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
-    """The closed forms of Z24 Prop. 5 for the symmetric design with ``C(V, k)`` contexts, ``1 ≤ k < V``."""
+    """The closed forms of Z24 Prop. 5 for the symmetric design with ``C(V, k)`` contexts, ``1 ≤ k < V``.
+
+    By symmetry ``S̃ S̃ᵀ = σ² (I − 11ᵀ/V)`` with ``σ² = C(V,k) k(V−k) / (V(V−1))``, so ``W = √σ U`` and
+    ``H = √σ Vᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
+    ``cos(w_v, h_j) = √((V−k)/(k(V−1)))`` on the support and ``−√(k/((V−k)(V−1)))`` off it.
+    """
     if not 1 <= k < V:
         raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
     overlap = np.arange(k + 1)
     return SymmetricGeometry(
         cos_words=-1.0 / (V - 1),
         cos_contexts=(overlap - k * k / V) / (k - k * k / V),
-        cos_in=sqrt((V - 1) / (k * (V - k))),
-        cos_out=-1.0 / sqrt(k * (V - k) * (V - 1)),
+        cos_in=sqrt((V - k) / (k * (V - 1))),
+        cos_out=-sqrt(k / ((V - k) * (V - 1))),
         norm_ratio=(V - 1) * comb(V - 2, k - 1) / (k * (V - k)),
     )

@@ -236,7 +236,7 @@ Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
 
 
 def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | Optimizer = "gd",
-              lr: float = 10.0, steps: int = 10_000, *, rng: np.random.Generator, init_scale: float = 0.1,
+              lr: float = 1.0, steps: int = 10_000, *, rng: np.random.Generator, init_scale: float = 0.1,
               batch_size: int | None = None, betas: tuple[float, float] = (0.9, 0.999), n_records: int = 60,
               snapshots: Sequence[int] = (), ref: UFMReference | None = None, dtype: torch.dtype = torch.float64,
               device: str = "cpu", progress: bool = False) -> UFMHistory:
