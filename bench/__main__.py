@@ -6,6 +6,7 @@ import importlib
 BENCHMARKS = {
     "tokens": "bench.tokens",  # NTPData.from_tokens against a collections.Counter loop
     "ntp_svm": "bench.ntp_svm",  # the NTP-SVM dual solver against CVXPY (default solver, Clarabel)
+    "ntp_svm_logits": "bench.ntp_svm_logits",  # the NTP-SVM★ by ADMM against CVXPY + SCS, and at m = 10^5
 }
 
 
