@@ -54,10 +54,11 @@ def _cvxpy_child(data, H, solver, queue) -> None:
         queue.put((time.perf_counter() - t0, f"failed: {type(e).__name__}", None))
 
 
-def _cvxpy(data, H, solver, limit):
+def in_child(target, args, limit: float):
+    """``target(*args, queue)`` in a forked process stopped after ``limit`` seconds: what it put, or None."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    p = ctx.Process(target=_cvxpy_child, args=(data, H, solver, q))
+    p = ctx.Process(target=target, args=(*args, q))
     p.start()
     p.join(limit)
     if p.is_alive():
@@ -65,6 +66,10 @@ def _cvxpy(data, H, solver, limit):
         p.join()
         return None
     return q.get() if not q.empty() else None
+
+
+def _cvxpy(data, H, solver, limit):
+    return in_child(_cvxpy_child, (data, H, solver), limit)
 
 
 def _best_cvxpy(data, H, solver, limit):

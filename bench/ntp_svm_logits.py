@@ -8,7 +8,6 @@ limit.  The native solver runs at its default tolerance (relative duality gap â‰
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import resource
 import time
 
@@ -16,7 +15,7 @@ import numpy as np
 
 import ntpbook_lib as nl
 
-from .ntp_svm import _selection
+from .ntp_svm import _selection, in_child
 
 
 def _pairs(S: np.ndarray):
@@ -57,19 +56,6 @@ def _scs_child(S: np.ndarray, queue) -> None:
         queue.put((time.perf_counter() - t0, f"failed: {type(e).__name__}"))
 
 
-def _in_child(target, args, limit):
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=target, args=(*args, q))
-    p.start()
-    p.join(limit)
-    if p.is_alive():
-        p.kill()
-        p.join()
-        return None
-    return q.get() if not q.empty() else None
-
-
 def _native_child(S: np.ndarray, queue) -> None:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
@@ -101,12 +87,12 @@ def run(quick: bool = False) -> None:
     for name, S in _instances(quick):
         best = None
         for _ in range(3):  # best of 3
-            out = _in_child(_native_child, (S,), limit)
+            out = in_child(_native_child, (S,), limit)
             best = out if best is None or (out and out[0] < best[0]) else best
         t, obj, gap, iters, distinct, viol, _, _ = best
         print(f"{name:42} {'native':>8} {t:9.3f} {obj:12.6f} {'':>9} {viol:9.1e} {'':>8}   "
               f"(gap {gap:.1e}, {iters} it., {distinct} distinct supports)", flush=True)
-        out = _in_child(_scs_child, (S,), limit)
+        out = in_child(_scs_child, (S,), limit)
         if out is None:
             print(f"{'':42} {'SCS':>8} {'>' + format(limit, '.0f'):>9}  (stopped: time limit; ratio >"
                   f"{limit / t:.0f}Ã—)", flush=True)
@@ -135,7 +121,7 @@ def _language_scale(quick: bool, limit: float) -> None:
             Su = nl.random_supports(128, 5000, np.minimum(rng.geometric(0.5, size=5000), 20), rng)
             w = 1.0 / np.arange(1, 5001)
             S = Su[:, rng.choice(5000, size=m, p=w / w.sum())]
-        out = _in_child(_native_child, (S,), limit)
+        out = in_child(_native_child, (S,), limit)
         if out is None:
             print(f"{m:7d} {kind:>22} {'':>8} {'>' + format(limit, '.0f'):>9}  (stopped: time limit)", flush=True)
             continue

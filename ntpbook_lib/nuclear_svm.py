@@ -40,6 +40,7 @@ __all__ = [
     "mm_embeddings",
     "SymmetricGeometry",
     "symmetric_geometry",
+    "measure_symmetric_geometry",
 ]
 
 
@@ -290,3 +291,31 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
         cos_out=-sqrt(k / ((V - k) * (V - 1))),
         norm_ratio=(V - 1) * comb(V - 2, k - 1) / (k * (V - k)),
     )
+
+
+def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.ndarray]:
+    """Prop. 5's quantities measured on the solver's ``L^mm`` for all k-subsets of [V], factored by Cor. 1.
+
+    Each field is the mean over the pairs it describes (``cos_contexts[o]`` over context pairs with overlap
+    ``o``; nan where no pair has it); returns the geometry and ``L^mm``.
+    """
+    from .generators import symmetric_supports
+
+    if not 1 <= k < V:
+        raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
+    S = symmetric_supports(V, k)
+    L = ntp_svm_logits(S)
+    W, H = mm_embeddings(L)
+    w, h = np.linalg.norm(W, axis=1), np.linalg.norm(H, axis=0)
+    cw, ch, cwh = (W / w[:, None]) @ (W / w[:, None]).T, (H / h).T @ (H / h), (W / w[:, None]) @ (H / h)
+    overlap = S.T @ S
+    offdiag = ~np.eye(S.shape[1], dtype=bool)
+    ctx = [ch[(overlap == o) & offdiag].mean() if np.any((overlap == o) & offdiag) else np.nan for o in range(k + 1)]
+    geometry = SymmetricGeometry(
+        cos_words=float(cw[~np.eye(V, dtype=bool)].mean()),
+        cos_contexts=np.array(ctx),
+        cos_in=float(cwh[S > 0].mean()),
+        cos_out=float(cwh[S == 0].mean()),
+        norm_ratio=float(np.mean(w**2) / np.mean(h**2)),
+    )
+    return geometry, L

@@ -164,6 +164,17 @@ def test_symmetric_design_matches_prop5(V, k):
     np.testing.assert_allclose(ratio, g.norm_ratio, rtol=1e-12)
 
 
+@pytest.mark.parametrize("V, k", [(5, 1), (6, 3), (7, 2)])
+def test_measured_symmetric_geometry_matches_closed_forms(V, k):
+    m, L = nl.measure_symmetric_geometry(V, k)
+    g = nl.symmetric_geometry(V, k)
+    np.testing.assert_allclose(L, nl.centered_support(nl.symmetric_supports(V, k)), atol=1e-12)
+    for f in ("cos_words", "cos_in", "cos_out", "norm_ratio"):
+        assert getattr(m, f) == pytest.approx(getattr(g, f), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(m.cos_contexts[:k], g.cos_contexts[:k], atol=1e-12)  # overlap k: same context
+    assert np.isnan(m.cos_contexts[k])
+
+
 def test_symmetric_k1_is_neural_collapse():
     g = nl.symmetric_geometry(6, 1)
     assert g.cos_contexts[0] == pytest.approx(-1 / 5)  # distinct contexts form the same simplex ETF
