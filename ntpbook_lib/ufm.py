@@ -65,11 +65,10 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
 
 
 # ------------------------------------------------------------------------------ problem (8) by APG
-def _grad(L: np.ndarray, data: NTPData) -> np.ndarray:
+def _grad(L: np.ndarray, P: torch.Tensor, insupp: torch.Tensor, pi: np.ndarray) -> np.ndarray:
     """``∇CE(L) = (softmax(L) − P) diag(π̂)``, exact when the off-support mass is below rounding."""
     with torch.no_grad():
-        G = _softmax_minus_P(torch.from_numpy(L), torch.from_numpy(data.P), torch.from_numpy(data.S > 0))
-    return G.numpy() * data.pi
+        return _softmax_minus_P(torch.from_numpy(L), P, insupp).numpy() * pi
 
 
 def _entropy(Q: np.ndarray) -> np.ndarray:
@@ -115,10 +114,11 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     if L.shape != (V, m):
         raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L.shape}")
     step = 2.0 / float(data.pi.max())
+    P, insupp = torch.from_numpy(data.P), torch.from_numpy(data.S > 0)
     Y, t = L.copy(), 1.0
-    best = None
+    result = None
     for it in range(1, max_iter + 1):
-        G = _grad(Y, data)
+        G = _grad(Y, P, insupp, data.pi)
         L_new, nuc = _svt(Y - step * G, step * lam)
         t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
         if np.sum((Y - L_new) * (L_new - L)) > 0:  # restart: the momentum points uphill
@@ -127,11 +127,11 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
             Y = L_new + ((t - 1) / t_new) * (L_new - L)
         L, t = L_new, t_new
         if it % check_every == 0 or it == max_iter:
-            excess, gap = _gap(L, _grad(L, data), nuc, data, lam)
-            best = RegularizedLogits(L, lam, excess, nuc, gap, it, gap <= tol * (excess + lam * nuc))
-            if best.converged:
-                return best
-    return best  # type: ignore[return-value]
+            excess, gap = _gap(L, _grad(L, P, insupp, data.pi), nuc, data, lam)
+            result = RegularizedLogits(L, lam, excess, nuc, gap, it, gap <= tol * (excess + lam * nuc))
+            if result.converged:
+                break
+    return result  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
