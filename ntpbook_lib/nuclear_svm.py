@@ -26,7 +26,7 @@ from math import comb, sqrt
 import numpy as np
 
 from .data import NTPData
-from .svm import _project_columns
+from .svm import _project_columns, _spread_and_margin
 
 __all__ = [
     "centered_support",
@@ -158,13 +158,6 @@ def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
     return C / max(1.0, float(np.linalg.norm(C, 2)))
 
 
-def _residuals(L: np.ndarray, S: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    inL = np.where(S, L, np.nan)
-    top, low = np.nanmax(inL, axis=0), np.nanmin(inL, axis=0)
-    out_max = np.where(S, -np.inf, L).max(axis=0)
-    return float(np.max(top - low) / b.min()), max(0.0, float(1.0 - np.min((low - out_max) / b)))
-
-
 def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: int
           ) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
     """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column.
@@ -222,9 +215,10 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     if not return_info:
         return L
     C = (Cu / b)[:, inverse]
-    eq, marg = _residuals(L, S, np.ones(S.shape[1]))
+    eq, margin, _ = _spread_and_margin(L, S == 0)
     gap = (primal - dual) / primal
-    info = NTPSVMStarInfo(C, primal, dual, gap, eq, marg, iters, int(uniq.shape[0]), proxy, gap <= tol)
+    info = NTPSVMStarInfo(C, primal, dual, gap, eq, max(0.0, 1.0 - margin), iters, int(uniq.shape[0]), proxy,
+                          gap <= tol)
     return L, info
 
 

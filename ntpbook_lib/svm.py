@@ -63,14 +63,18 @@ def _project_columns(Y: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.nda
     return np.where(off, np.minimum(Y - nu, 0.0), Y - nu)
 
 
-def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
-    """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM."""
+def _spread_and_margin(L: np.ndarray, off: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(largest in-support spread max − min, smallest in-minus-out margin, per-column in-support minima) of logits."""
     inL = np.where(off, np.nan, L)
     top, low = np.nanmax(inL, axis=0), np.nanmin(inL, axis=0)
-    scale = max(float(np.abs(L).max()), 1.0)
-    eq = float(np.max(top - low)) / scale
     out_max = np.where(off, L, -np.inf).max(axis=0)
-    margin = float(np.min(low - out_max))
+    return float(np.max(top - low)), float(np.min(low - out_max)), low
+
+
+def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
+    """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM."""
+    spread, margin, low = _spread_and_margin(L, off)
+    eq = spread / max(float(np.abs(L).max()), 1.0)
     slack = np.where(off, low[None, :] - L - 1.0, 0.0)  # margin of each off-support pair minus 1
     obj = max(float(np.sum(C * L)) / 2, 1e-300)
     comp = abs(float(np.sum(np.where(off, C, 0.0) * slack))) / (2 * obj)

@@ -25,7 +25,7 @@ import torch
 from .data import NTPData
 from .loss import ce_decomposition, log_softmax
 from .nuclear_svm import _svt, centered_support, logits_in, mm_embeddings, ntp_svm_logits, project_logits_F
-from .training import _softmax_minus_P, log_schedule
+from .training import _cos, _softmax_minus_P, log_schedule
 
 __all__ = [
     "corr",
@@ -168,11 +168,11 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
         if i >= 2 and np.any(Ls[-2]):
             L0 = Ls[-1] + (Ls[-1] - Ls[-2]) * np.log(lams[i - 1] / lam) / np.log(lams[i - 2] / lams[i - 1])
         r = nuclear_regularized_logits(data, float(lam), L0=L0, tol=tol, max_iter=max_iter)
-        L, nuc, fro = r.L, r.nuclear_norm, float(np.linalg.norm(r.L))
+        L, nuc = r.L, r.nuclear_norm
         Ls.append(L)
         rows.append((r.excess, nuc,
                      np.linalg.norm(L / nuc - mm) if nuc > 0 else np.nan,
-                     np.sum(L * L_mm) / (fro * np.linalg.norm(L_mm)) if fro > 0 else np.nan,
+                     _cos(L, L_mm),
                      np.linalg.norm(project_logits_F(L, data) - L_in), r.gap))
     cols = [np.array(c) for c in zip(*rows)]
     return NuclearPath(lams, *cols, L=Ls)
@@ -227,7 +227,7 @@ def _metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> 
     cW, cH = corr(W.T), corr(H)
     return (float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
             float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
-            float(np.sum(L * ref.L_mm) / max(np.linalg.norm(L) * np.linalg.norm(ref.L_mm), 1e-300)),
+            _cos(L, ref.L_mm),
             sim(cW, corr(ref.W_mm.T)), sim(cH, corr(ref.H_mm)),
             sim(cW, corr(ref.S_tilde.T)), sim(cH, corr(ref.S_tilde)))
 

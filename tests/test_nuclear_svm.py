@@ -116,7 +116,11 @@ def test_certificate_implies_proxy_is_optimal(seed):
     if cert:
         assert nuc == pytest.approx(nuc_proxy, rel=1e-6)
         np.testing.assert_allclose(L, nl.centered_support(S), atol=1e-12)
-    assert cert.holds == (cert.max_off_support < 0)
+    U, sv, Vt = np.linalg.svd(nl.centered_support(S))  # Prop. 3's A, recomputed from a full SVD
+    r = int(np.sum(sv > 1e-10))
+    A = U[:, :r] @ Vt[:r]
+    assert cert.max_off_support == pytest.approx(A[S == 0].max(), abs=1e-12)
+    assert cert.holds == (A[S == 0].max() < 0)
 
 
 def test_certificate_can_fail_and_then_the_proxy_is_beaten():
