@@ -5,6 +5,7 @@ Z24: Y. Zhao, T. Behnia, V. Vakilian, C. Thrampoulidis, Implicit Geometry of Nex
 """
 
 from . import plotting
+from .book import glue, table
 from .corpus import context_length_statistics, load_text, tokenize
 from .data import NTPData
 from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
@@ -91,5 +92,7 @@ __all__ = [
     "ufm_reference",
     "train_ufm",
     "plotting",
+    "glue",
+    "table",
 ]
 __version__ = "0.1.0"
