@@ -5,7 +5,7 @@ Z24: Y. Zhao, T. Behnia, V. Vakilian, C. Thrampoulidis, Implicit Geometry of Nex
 """
 
 from . import plotting
-from .book import glue, table
+from .display import build_environment, glue, table
 from .corpus import context_length_statistics, load_text, tokenize
 from .data import NTPData
 from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
@@ -37,6 +37,7 @@ from .training import (
     alignment,
     implicit_bias_reference,
     log_schedule,
+    small_problem_threads,
     train_linear,
     train_logits,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "train_linear",
     "train_logits",
     "log_schedule",
+    "small_problem_threads",
     "centered_support",
     "logits_in",
     "project_logits_F",
@@ -94,5 +96,6 @@ __all__ = [
     "plotting",
     "glue",
     "table",
+    "build_environment",
 ]
 __version__ = "0.1.0"

@@ -10,7 +10,8 @@ normalised GD or Adam in torch and records the quantities of T24 Figs 3–5 on a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ from .separability import DataSubspace, _check_H, is_compatible, is_separable, n
 from .svm import ntp_svm
 
 __all__ = [
+    "small_problem_threads",
     "log_schedule",
     "Reference",
     "implicit_bias_reference",
@@ -33,6 +35,28 @@ __all__ = [
     "LogitHistory",
     "train_logits",
 ]
+
+
+SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torch thread is faster
+
+
+@contextmanager
+def small_problem_threads(device: str | torch.device, work: int) -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block when a CPU problem is small, then restore the count.
+
+    Many small steps (T24's and Z24's problems are ``V·d·m`` ≲ 10^6) are dominated by thread synchronisation,
+    which stalls badly when the cores are shared with other work: 3000 GD steps of T24's synthetic problem
+    take about 0.5 s on one thread and 10–15 s on two threads of a busy 2-core machine.
+    """
+    if torch.device(device).type != "cpu" or work > SMALL_PROBLEM or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
@@ -184,7 +208,7 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc=f"{name} (lr={lr:g})", mininterval=1.0)
-    with torch.no_grad():
+    with torch.no_grad(), small_problem_threads(device, V * d * data.m):
         for k in it:
             if k == record[r]:
                 rows.append(alignment(W.cpu().numpy().astype(np.float64), data, H, ref))

@@ -25,7 +25,7 @@ import torch
 from .data import NTPData
 from .loss import ce_decomposition, log_softmax
 from .nuclear_svm import _svt, centered_support, logits_in, mm_embeddings, ntp_svm_logits, project_logits_F
-from .training import _cos, _softmax_minus_P, log_schedule
+from .training import _cos, _softmax_minus_P, log_schedule, small_problem_threads
 
 __all__ = [
     "corr",
@@ -278,7 +278,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
         from tqdm.auto import tqdm
 
         it = tqdm(it, desc=f"NTP-UFM {name}", mininterval=1.0)
-    with torch.no_grad():
+    with torch.no_grad(), small_problem_threads(device, V * d * m):
         for k in it:
             if k == record[r] or k in snaps:
                 Wn, Hn = W.cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64)

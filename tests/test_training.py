@@ -111,3 +111,24 @@ def test_custom_optimizer_and_bad_input():
         train_linear(data, H, "sgd", steps=1)
     with pytest.raises(ValueError, match="init"):
         train_linear(data, H, init=np.zeros((2, 2)), steps=1)
+
+
+def test_small_problems_run_on_one_thread_and_restore_the_count():
+    import torch
+
+    from ntpbook_lib.training import SMALL_PROBLEM
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with nl.small_problem_threads("cpu", 1000):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with nl.small_problem_threads("cpu", SMALL_PROBLEM + 1):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError):
+            with nl.small_problem_threads("cpu", 10):
+                raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["glue", "table"]
+__all__ = ["glue", "table", "build_environment"]
 
 
 def glue(name: str, value: Any) -> None:
@@ -47,3 +47,21 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
         if pd.api.types.is_float_dtype(df[c]):
             df[c] = [f"{x:.{digits}g}" for x in df[c]]
     return df
+
+
+def build_environment() -> pd.DataFrame:
+    """The library, Python and package versions, and the machine, that a chapter is run with."""
+    import importlib.metadata as metadata
+    import os
+    import platform
+
+    from . import __version__
+
+    rows = [("ntpbook_lib", __version__), ("Python", platform.python_version())]
+    for package in ("numpy", "scipy", "torch", "matplotlib", "seaborn", "pandas", "jupyter-book", "myst-nb"):
+        try:
+            rows.append((package, metadata.version(package)))
+        except metadata.PackageNotFoundError:
+            rows.append((package, "not installed"))
+    rows.append(("machine", f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores"))
+    return pd.DataFrame(rows, columns=["component", "version"]).set_index("component")
