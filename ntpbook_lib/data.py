@@ -120,8 +120,8 @@ class NTPData:
 
     def __repr__(self) -> str:
         s = self.support_sizes
-        return (f"NTPData(V={self.V}, m={self.m}, n={self.n}, support sizes {s.min()}..{s.max()} "
-                f"(mean {s.mean():.2f}), H={self.entropy:.4f} nats)")
+        return (f"NTPData(V={self.V}, m={self.m}, n={self.n}, S_j in {s.min()}..{s.max()} "
+                f"(mean {s.mean():.2f}), H={self.entropy:.4f})")
 
     # ----------------------------------------------------------------- constructors
     @classmethod

@@ -43,10 +43,12 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
         if index not in df.columns:
             raise ValueError(f"index column {index!r} is not among the columns {list(df.columns)}")
         df = df.set_index(index)
-    for c in df.columns:
-        if pd.api.types.is_float_dtype(df[c]):
-            df[c] = [f"{x:.{digits}g}" for x in df[c]]
-    return df
+
+    def show(x: Any) -> Any:
+        return f"{x:.{digits}g}" if isinstance(x, (float, np.floating)) and not isinstance(x, bool) else x
+
+    df.index = pd.Index([show(x) for x in df.index], name=df.index.name)
+    return df.apply(lambda column: column.map(show))
 
 
 def build_environment() -> pd.DataFrame:

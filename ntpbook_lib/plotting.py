@@ -7,14 +7,17 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 __all__ = ["set_style", "heatmap", "curves", "subplots"]
 
 
 def set_style() -> None:
-    """The book's figure style: white backgrounds (readable in dark themes), a colour-blind palette."""
+    """The book's figure style: white backgrounds (readable in dark themes), a colour-blind palette; tables
+    show their text cells whole."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    pd.set_option("display.max_colwidth", None)
     mpl.rcParams.update({
         "figure.facecolor": "white",
         "axes.facecolor": "white",

@@ -55,7 +55,10 @@ def chapter_pages(build: Path) -> list[Path]:
 
 
 def all_pages(build: Path) -> list[Path]:
-    return sorted(p for p in (build / "html").rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+    """Every page of the built book, except redirects (``index.html`` points to the first page)."""
+    return sorted(p for p in (build / "html").rglob("*.html")
+                  if "_static" not in p.parts and "_sources" not in p.parts
+                  and 'http-equiv="refresh"' not in p.read_text()[:2000].lower())
 
 
 # ------------------------------------------------------------------------------------------ static checks
@@ -243,8 +246,17 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
     """Open every page in headless Chromium in both themes; MathJax from a local copy."""
     from playwright.sync_api import sync_playwright
 
+    build = build.resolve()
     html = build / "html"
-    mathjax = mathjax_path().read_bytes()
+    es5 = mathjax_path().parent
+
+    def serve_mathjax(route):
+        local = es5 / route.request.url.split("/mathjax@3/es5/", 1)[1].split("?")[0]
+        if not local.is_file():
+            return route.abort()
+        kind = "application/javascript" if local.suffix == ".js" else "font/woff2" if local.suffix == ".woff2" else None
+        route.fulfill(body=local.read_bytes(), content_type=kind)
+
     problems: list[Problem] = []
     if screenshots:
         screenshots.mkdir(parents=True, exist_ok=True)
@@ -253,9 +265,9 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
         for theme in THEMES:
             context = browser.new_context(viewport=VIEWPORT)
             context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
-            context.route(re.compile(r".*mathjax.*tex-mml-chtml\.js.*"),
-                          lambda route: route.fulfill(body=mathjax, content_type="application/javascript"))
-            context.route(re.compile(r"^https?://.*"), lambda route: route.abort())  # offline: nothing else
+            # Routes match newest first: everything remote is refused, except MathJax, served from the local copy.
+            context.route(re.compile(r"^https?://.*"), lambda route: route.abort())
+            context.route(re.compile(r"^https?://.*/mathjax@3/es5/.*"), serve_mathjax)
             for page_path in pages or all_pages(build):
                 name = f"{page_path.relative_to(html).as_posix()} [{theme}]"
                 page = context.new_page()
@@ -287,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshots", type=Path, help="save a full-page screenshot of every page and theme")
     parser.add_argument("--static-only", action="store_true")
     args = parser.parse_args(argv)
+    args.build = args.build.resolve()
     problems = static_checks(args.build)
     if not args.static_only:
         missing = browser_available()
