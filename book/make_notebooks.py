@@ -17,6 +17,7 @@ Usage: ``python book/make_notebooks.py`` rewrites every notebook; ``--check`` on
 from __future__ import annotations
 
 import argparse
+import codecs
 import hashlib
 import json
 import re
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 import jupytext
+import latexcodec  # noqa: F401  (registers the "ulatex" codec; comes with pybtex)
 import nbformat
 import yaml
 from pybtex.database import parse_file
@@ -59,8 +61,16 @@ def book_url() -> str:
 
 
 # ------------------------------------------------------------------------------------------ citations
+PAPER_KEYS = {"thrampoulidis2024implicit": "T24", "zhao2024implicit": "Z24"}  # how the chapters name the two papers
+
+
+def _plain(latex: str) -> str:
+    """BibTeX text as plain Unicode: ``Hinterm{\\"u}ller`` → ``Hintermüller``."""
+    return codecs.decode(latex, "ulatex").replace("{", "").replace("}", "")
+
+
 def _last_names(persons) -> list[str]:
-    return [" ".join(p.last_names).replace("{", "").replace("}", "") for p in persons]
+    return [_plain(" ".join(p.last_names)) for p in persons]
 
 
 def _authors_short(entry) -> str:
@@ -76,10 +86,11 @@ def _authors_short(entry) -> str:
 
 def _full_reference(key: str, entry) -> str:
     people = entry.persons.get("author", [])
-    authors = ", ".join(" ".join(p.first_names + p.middle_names + p.last_names) for p in people)
-    f = {k: v.replace("{", "").replace("}", "") for k, v in entry.fields.items()}
+    authors = ", ".join(_plain(" ".join(p.first_names + p.middle_names + p.last_names)) for p in people)
+    f = {k: _plain(v) for k, v in entry.fields.items()}
     venue = f.get("booktitle") or f.get("journal") or f.get("publisher") or f.get("howpublished") or ""
-    parts = [f"{authors} ({f.get('year', 'n.d.')}). *{f.get('title', key)}*."]
+    parts = [f"[{PAPER_KEYS[key]}] " if key in PAPER_KEYS else ""]
+    parts[0] += f"{authors} ({f.get('year', 'n.d.')}). *{f.get('title', key)}*."
     if venue:
         parts.append(f"{venue}.")
     if f.get("note"):
@@ -191,7 +202,7 @@ class Converter:
     def block(self, name: str, arg: str, opts: dict[str, str], body: list[str]) -> list[str]:
         anchor = [f'<a id="{opts["label"]}"></a>', ""] if "label" in opts else []
         if name == "prf:proof":
-            return anchor + ["*Proof.*", ""] + body + ["", "$\\blacksquare$"]
+            return anchor + ["*Proof.*", ""] + body[:-1] + [body[-1] + " $\\blacksquare$"]
         if name.startswith("prf:"):
             kind = name.split(":", 1)[1]
             self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -237,7 +248,22 @@ class Converter:
 
 
 def _quote(lines: list[str]) -> list[str]:
-    return [f"> {x}" if x.strip() else ">" for x in lines]
+    """A block quote; each display equation on one line, since renderers that take ``$$ … $$`` out before
+    parsing Markdown would otherwise pass the quote's ``>`` markers to TeX."""
+    joined, math = [], None
+    for x in lines:
+        if math is None and x.strip() == "$$":
+            math = []
+        elif math is not None and x.strip() == "$$":
+            joined.append("$$ " + " ".join(m.strip() for m in math) + " $$")
+            math = None
+        elif math is not None:
+            math.append(x)
+        else:
+            joined.append(x)
+    if math is not None:
+        raise ConversionError("a display equation inside a block is not closed")
+    return [f"> {x}" if x.strip() else ">" for x in joined]
 
 
 def _expand_macros(text: str, macros: dict[str, str]) -> str:
@@ -263,7 +289,8 @@ def notebook(md: Path) -> nbformat.NotebookNode:
             text = _expand_macros(conv.markdown(c.source), macros)
             if not cells:  # under the title: where the rendered chapter lives
                 text += (f"\n\n*This notebook runs the chapter of the book* The Implicit Geometry of Next-Token "
-                         f"Prediction; *the rendered chapter is at <{page}>.*")
+                         f"Prediction; *the rendered chapter is at <{page}>. T24 and Z24 are the two papers the "
+                         f"book teaches, Thrampoulidis (2024) and Zhao et al. (2024); see Works cited at the end.*")
             cells.append(nbformat.v4.new_markdown_cell(text))
         elif c.cell_type == "code":
             meta = {k: v for k, v in c.metadata.items() if k in ("tags",)}

@@ -1,7 +1,7 @@
 """Sphinx extension: each page loads each script once.
 
 Jupyter Book 1 registers sphinx-thebe's inline configuration script twice, and a page that declares
-``const THEBE_JS_URL`` twice stops with a JavaScript error. This drops exact repeats of a script."""
+``const THEBE_JS_URL`` twice stops with a JavaScript error. This keeps the first of scripts that differ only in priority."""
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree):
@@ -9,8 +9,8 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
     if not scripts:
         return
     unique = []
-    for script in scripts:
-        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
+    for script in sorted(scripts, key=lambda js: getattr(js, "priority", 500)):
+        key = (str(getattr(script, "filename", script)), tuple(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             unique.append(script)
