@@ -1,7 +1,7 @@
 """Sphinx extension: each page loads each script once.
 
 Jupyter Book 1 registers sphinx-thebe's inline configuration script twice, and a page that declares
-``const THEBE_JS_URL`` twice stops with a JavaScript error. This keeps the first of scripts that differ only in priority."""
+``const THEBE_JS_URL`` twice stops with a JavaScript error. This keeps the first of scripts that differ only in priority or in an empty against a missing file name."""
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree):
@@ -10,7 +10,7 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
         return
     unique = []
     for script in sorted(scripts, key=lambda js: getattr(js, "priority", 500)):
-        key = (str(getattr(script, "filename", script)), tuple(sorted(getattr(script, "attributes", {}).items())))
+        key = (str(getattr(script, "filename", script) or ""), tuple(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)
             unique.append(script)
