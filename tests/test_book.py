@@ -1,4 +1,4 @@
-"""The book's own invariants: chapters paired with output-free notebooks, in the TOC, installable on Colab."""
+"""The book's own invariants: chapters (and appendices) paired with output-free notebooks, in the TOC, on Colab."""
 
 import json
 import re
@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.md")) + sorted((ROOT / "book").glob("appendix_*.md"))
 
 
 def test_there_are_chapters():
@@ -20,7 +20,7 @@ def test_there_are_chapters():
 
 def test_toc_lists_every_chapter():
     toc = (ROOT / "_toc.yml").read_text()
-    listed = set(re.findall(r"file:\s*book/(\d\d_\w+)", toc))
+    listed = set(re.findall(r"file:\s*book/(\d\d_\w+|appendix_\w+)", toc))
     assert listed == {p.stem for p in CHAPTERS}
 
 
