@@ -32,7 +32,7 @@ from pybtex.database import parse_file
 
 BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
-CHAPTER_GLOB = "[0-9][0-9]_*.md"
+CHAPTER_GLOBS = ("[0-9][0-9]_*.md", "appendix_*.md")  # pages with a Colab notebook
 
 PRF_TITLES = {"definition": "Definition", "theorem": "Theorem", "lemma": "Lemma", "proposition": "Proposition",
               "corollary": "Corollary", "remark": "Remark", "example": "Example", "conjecture": "Conjecture",
@@ -313,7 +313,8 @@ def render(md: Path) -> str:
 
 
 def chapters() -> list[Path]:
-    return sorted(BOOK.glob(CHAPTER_GLOB))
+    """The chapters and appendices, in reading order."""
+    return [p for pattern in CHAPTER_GLOBS for p in sorted(BOOK.glob(pattern))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,15 @@ from . import plotting
 from .display import build_environment, glue, table
 from .corpus import context_length_statistics, load_text, tokenize
 from .data import NTPData
-from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
-from .loss import ce_decomposition, ce_loss, log_softmax
+from .generators import (
+    count_entropy_range,
+    dirichlet_expected_entropy,
+    gaussian_embeddings,
+    random_ntp_data,
+    random_supports,
+    symmetric_supports,
+)
+from .loss import ce_decomposition, ce_loss, log_softmax, restricted_ce_loss
 from .separability import (
     cover_probability,
     data_subspace,
@@ -43,6 +50,7 @@ from .training import (
 )
 from .ufm import (
     corr,
+    genie_bound,
     nuclear_regularization_path,
     nuclear_regularized_logits,
     sim,
@@ -55,10 +63,13 @@ __all__ = [
     "ce_loss",
     "ce_decomposition",
     "log_softmax",
+    "restricted_ce_loss",
     "random_supports",
     "random_ntp_data",
     "symmetric_supports",
     "gaussian_embeddings",
+    "count_entropy_range",
+    "dirichlet_expected_entropy",
     "load_text",
     "tokenize",
     "context_length_statistics",
@@ -91,6 +102,7 @@ __all__ = [
     "sim",
     "nuclear_regularized_logits",
     "nuclear_regularization_path",
+    "genie_bound",
     "ufm_reference",
     "train_ufm",
     "plotting",

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, combinations_with_replacement
 from math import comb
 
 import numpy as np
+from scipy.special import digamma
 
 from .data import NTPData
 
-__all__ = ["random_supports", "random_ntp_data", "symmetric_supports", "gaussian_embeddings"]
+__all__ = [
+    "random_supports",
+    "random_ntp_data",
+    "symmetric_supports",
+    "gaussian_embeddings",
+    "count_entropy_range",
+    "dirichlet_expected_entropy",
+]
 
 
 def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -26,17 +34,21 @@ def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Gene
 
 
 def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.random.Generator, *,
-                    max_count: int | None = None, n: int | None = None,
+                    max_count: int | None = None, n: int | None = None, weights: str = "uniform",
                     uniform_pi: bool = False, S: np.ndarray | None = None) -> NTPData:
     """Random NTP data with supports of exactly the given sizes (T24 App. A, Z24 §4.5, §5.1).
 
     Counts on the support are either uniform on ``{1..max_count}`` (Z24's sampler), or, with ``n``,
     ``n`` samples in which every support entry occurs at least once and the rest fall multinomially
     on the support entries with random weights (so no support entry can be emptied by sampling).
+    The weights are i.i.d. ``Uniform(0, 1)`` (``weights="uniform"``) or ``Exp(1)`` (``"exponential"``:
+    normalised within a context they are then ``Dirichlet(1, …, 1)``, uniform on the simplex).
     ``uniform_pi`` sets ``π̂_j = 1/m`` instead of ``π̂ ∝`` counts.  A given ``S`` fixes the supports.
     """
     if (max_count is None) == (n is None):
         raise ValueError("give exactly one of max_count (counts uniform on 1..max_count) and n (sample size)")
+    if weights not in ("uniform", "exponential"):
+        raise ValueError(f"weights must be 'uniform' or 'exponential', got {weights!r}")
     S = random_supports(V, m, support_size, rng) if S is None else np.asarray(S, dtype=np.float64)
     if S.shape != (V, m):
         raise ValueError(f"S has shape {S.shape}, expected ({V}, {m})")
@@ -49,8 +61,8 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
     else:
         if n < idx.size:
             raise ValueError(f"n = {n} samples cannot cover the {idx.size} support entries")
-        weights = rng.uniform(size=idx.size)
-        counts[idx] = 1 + rng.multinomial(n - idx.size, weights / weights.sum())
+        w = rng.uniform(size=idx.size) if weights == "uniform" else rng.exponential(size=idx.size)
+        counts[idx] = 1 + rng.multinomial(n - idx.size, w / w.sum())
     counts = counts.reshape(m, V).T
     data = NTPData.from_counts(counts)
     if uniform_pi:
@@ -76,3 +88,30 @@ def gaussian_embeddings(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
     if d < 1 or m < 1:
         raise ValueError(f"d and m must be positive, got d={d}, m={m}")
     return rng.standard_normal((d, m))
+
+
+def count_entropy_range(support_size: int, max_count: int) -> tuple[float, float]:
+    """Least and largest per-context entropy under Z24's sampler (§5.1): counts uniform on ``{1..max_count}``.
+
+    A context with ``support_size`` tokens has ``p̂ = c / Σ c`` for a count vector ``c ∈ {1..max_count}^S``;
+    every such vector is enumerated (up to order), so any data set drawn this way has ``H`` in this range.
+    """
+    if support_size < 1 or max_count < 1:
+        raise ValueError(f"support_size and max_count must be positive, got {support_size}, {max_count}")
+    if comb(support_size + max_count - 1, support_size) > 10**6:
+        raise ValueError(f"too many count vectors to enumerate for support_size={support_size}, "
+                         f"max_count={max_count}")
+    c = np.array(list(combinations_with_replacement(range(1, max_count + 1), support_size)), dtype=np.float64)
+    p = c / c.sum(axis=1, keepdims=True)
+    h = -(p * np.log(p)).sum(axis=1)
+    return float(h.min()), float(h.max())
+
+
+def dirichlet_expected_entropy(support_size: int, alpha: float = 1.0) -> float:
+    """``E[−Σ p log p]`` for ``p ~ Dirichlet(α, …, α)`` on ``support_size`` tokens: ``ψ(Sα + 1) − ψ(α + 1)``.
+
+    With ``α = 1`` (probabilities uniform on the simplex) it is the harmonic number ``H_S`` minus 1.
+    """
+    if support_size < 1 or not alpha > 0:
+        raise ValueError(f"need support_size ≥ 1 and alpha > 0, got {support_size}, {alpha}")
+    return float(digamma(support_size * alpha + 1) - digamma(alpha + 1))

@@ -9,7 +9,7 @@ import torch
 
 from .data import NTPData
 
-__all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition"]
+__all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition", "restricted_ce_loss"]
 
 
 def log_softmax(L: np.ndarray) -> np.ndarray:
@@ -67,3 +67,21 @@ def ce_decomposition(L: np.ndarray, data: NTPData) -> CEDecomposition:
     kl = np.add.reduceat(p * (np.log(p) - logq), Psp.indptr[:-1])
     ce = float(-(data.pi @ np.add.reduceat(p * logq, Psp.indptr[:-1])))
     return CEDecomposition(ce=ce, entropy=data.entropy, kl=kl)
+
+
+def restricted_ce_loss(L: np.ndarray, data: NTPData) -> float:
+    """Restricted loss ``CE_F = Σ_j π̂_j Σ_{z∈S_j} p̂_{j,z} log(1 + Σ_{z'∈S_j, z'≠z} e^{−(ℓ_{z,j} − ℓ_{z',j})})`` (T24 eq. 12).
+
+    Only in-support logits enter: it is the NTP loss with each softmax restricted to ``S_j``, so
+    ``CE_F ≥ H`` with equality iff the in-support log-odds are exact.  For a linear model pass ``L = W H``.
+    """
+    L = np.asarray(L, dtype=np.float64)
+    _check_logits(L, data)
+    Psp = data.P_sparse
+    starts = Psp.indptr[:-1]
+    cols = np.repeat(np.arange(data.m), data.support_sizes)
+    vals = L[Psp.indices, cols]  # in-support logits, CSC order
+    top = np.maximum.reduceat(vals, starts)
+    lse = top + np.log(np.add.reduceat(np.exp(vals - top[cols]), starts))  # log Σ_{z'∈S_j} e^{ℓ_{z',j}}
+    per_entry = Psp.data * (lse[cols] - vals)
+    return float(data.pi @ np.add.reduceat(per_entry, starts))

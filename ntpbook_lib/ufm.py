@@ -34,6 +34,8 @@ __all__ = [
     "nuclear_regularized_logits",
     "NuclearPath",
     "nuclear_regularization_path",
+    "GenieBound",
+    "genie_bound",
     "UFMReference",
     "ufm_reference",
     "UFMHistory",
@@ -52,16 +54,25 @@ def corr(X: np.ndarray) -> np.ndarray:
     return Xn.T @ Xn
 
 
-def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
+def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> float:
     """SSIM's structure term ``(σ_XY + ε)/(σ_X σ_Y + ε)`` over the entries of two matrices (Z24 §5.3).
 
     Applied to two ``corr`` matrices it is 1 when one geometry is an increasing affine image of the other.
+    ``ddof=1`` divides the two standard deviations by ``N − 1`` but the covariance still by ``N`` (N entries),
+    as Z24's public code does (``compute_structural_component``, with ``eps = 1e-5``); then
+    ``sim(X, X) = (N − 1)/N`` up to ``eps``, not 1.
     """
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if X.shape != Y.shape:
         raise ValueError(f"sim compares matrices of one shape, got {X.shape} and {Y.shape}")
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 (the definition) or 1 (Z24's code), got {ddof}")
+    N = X.size
+    if N - ddof < 1:
+        raise ValueError(f"ddof={ddof} needs at least {ddof + 1} entries, got {N}")
     x, y = X.ravel() - X.mean(), Y.ravel() - Y.mean()
-    return float((np.mean(x * y) + eps) / (np.sqrt(np.mean(x * x) * np.mean(y * y)) + eps))
+    sd = np.sqrt(np.sum(x * x) / (N - ddof) * np.sum(y * y) / (N - ddof))
+    return float((np.mean(x * y) + eps) / (sd + eps))
 
 
 # ------------------------------------------------------------------------------ problem (8) by APG
@@ -176,6 +187,66 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
                      np.linalg.norm(project_logits_F(L, data) - L_in), r.gap))
     cols = [np.array(c) for c in zip(*rows)]
     return NuclearPath(lams, *cols, L=Ls)
+
+
+# ------------------------------------------------------------------- the genie comparison (λ → 0)
+@dataclass(frozen=True)
+class GenieBound:
+    """``CE(L^in + R L^mm) − H ≤ C e^{−R}`` for ``R ≥ 0``, and what it implies for the path of (8)."""
+
+    C: float  # Σ_j π̂_j (V − S_j) GM_j, GM_j the geometric mean of p̂_j over S_j
+    nuclear_in: float  # ‖L^in‖_*
+    nuclear_mm: float  # ‖L^mm‖_*
+    L_in: np.ndarray = field(repr=False)
+    L_mm: np.ndarray = field(repr=False)
+
+    def logits(self, R: float) -> np.ndarray:
+        """The genie point ``L^in + R L^mm``."""
+        return self.L_in + R * self.L_mm
+
+    def excess_bound(self, R: float | np.ndarray) -> float | np.ndarray:
+        """``C e^{−R}``, an upper bound on ``CE(L^in + R L^mm) − H`` for ``R ≥ 0``."""
+        return self.C * np.exp(-np.asarray(R, dtype=np.float64))
+
+    def objective_bound(self, lam: float | np.ndarray) -> float | np.ndarray:
+        """``min_{R≥0} C e^{−R} + λ(‖L^in‖_* + R‖L^mm‖_*) ≥ CE(L_λ) − H + λ‖L_λ‖_*`` (L_λ solving (8)).
+
+        The minimiser is ``R = log(C/(λ‖L^mm‖_*))`` when positive, giving
+        ``λ‖L^in‖_* + λ‖L^mm‖_*(1 + log(C/(λ‖L^mm‖_*)))``; dividing by λ bounds ``‖L_λ‖_*`` by
+        ``‖L^mm‖_* log(1/λ) + O(1)``.
+        """
+        lam = np.asarray(lam, dtype=np.float64)
+        if not np.all(lam > 0):
+            raise ValueError("lam must be positive")
+        a = lam * self.nuclear_mm
+        R = np.maximum(np.log(self.C / a), 0.0)
+        out = self.C * np.exp(-R) + lam * self.nuclear_in + a * R
+        return float(out) if out.ndim == 0 else out
+
+
+def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6) -> GenieBound:
+    """The genie comparison behind Z24's regularisation-path theorems (Thms 1–3; cf. T24 Thm 1 and Prop. 4).
+
+    Column j of ``L^in + R L^mm`` has in-support logits ``ℓ^in_{z,j} + R a_j`` and off-support logits
+    ``R L^mm[v, j] ≤ R(a_j − 1)``, so with ``Z_j = Σ_{z∈S_j} e^{ℓ^in_{z,j}} = 1/GM_j``,
+    ``CE − H = Σ_j π̂_j log(1 + GM_j Σ_{v∉S_j} e^{−R(a_j − L^mm[v,j])}) ≤ e^{−R} Σ_j π̂_j (V − S_j) GM_j``.
+    ``L_mm`` (default: the NTP-SVM★ solution) must be feasible for eqs. (9)–(10) up to ``tol``.
+    """
+    L_in = logits_in(data)
+    L_mm = ntp_svm_logits(data.S) if L_mm is None else np.asarray(L_mm, dtype=np.float64)
+    if L_mm.shape != (data.V, data.m):
+        raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
+    S = data.S > 0
+    hi_in, lo_in = np.where(S, L_mm, -np.inf).max(axis=0), np.where(S, L_mm, np.inf).min(axis=0)
+    hi_out = np.where(S, -np.inf, L_mm).max(axis=0)
+    if np.any(hi_in - lo_in > tol) or np.any(lo_in - hi_out < 1 - tol):
+        raise ValueError("L_mm is not feasible for the NTP-SVM★: in-support entries of a column must be equal "
+                         "and exceed every off-support entry of that column by at least 1")
+    logP = np.where(S, np.log(np.where(S, data.P, 1.0)), 0.0)
+    gm = np.exp(logP.sum(axis=0) / data.support_sizes)  # geometric mean of p̂_j over S_j
+    C = float(data.pi @ ((data.V - data.support_sizes) * gm))
+    nuc = lambda M: float(np.linalg.svd(M, compute_uv=False).sum())  # noqa: E731
+    return GenieBound(C, nuc(L_in), nuc(L_mm), L_in, L_mm)
 
 
 # ------------------------------------------------------------------------------ NTP-UFM in torch

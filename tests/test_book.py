@@ -1,4 +1,4 @@
-"""The book's own invariants: chapters in the TOC, each with a generated, output-free Colab notebook that
+"""The book's own invariants: chapters and appendices in the TOC, each with a generated, output-free Colab notebook that
 shows plain Markdown (no MyST-only markup) and installs the library on Colab."""
 
 import importlib.util
@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
 _spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "book" / "make_notebooks.py")
 make_notebooks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_notebooks)
+CHAPTERS = make_notebooks.chapters()  # the numbered chapters and the appendices
 
 MYST_ONLY = re.compile(r"\{(?:prf:|exercise|solution|cite|eq\}|glue|numref|ref\}|doc\})|^```\{|^\(\S+\)=\s*$|^\$\$\s*\(", re.M)
 
@@ -24,7 +24,7 @@ def test_there_are_chapters():
 
 def test_toc_lists_every_chapter():
     toc = (ROOT / "_toc.yml").read_text()
-    listed = set(re.findall(r"file:\s*book/(\d\d_\w+)", toc))
+    listed = set(re.findall(r"file:\s*book/(\d\d_\w+|appendix_\w+)", toc))
     assert listed == {p.stem for p in CHAPTERS}
 
 

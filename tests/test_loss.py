@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_softmax as scipy_log_softmax
 
-from ntpbook_lib import NTPData, ce_decomposition, ce_loss, random_ntp_data
+from ntpbook_lib import NTPData, ce_decomposition, ce_loss, random_ntp_data, restricted_ce_loss
 
 
 def _data(seed, V=7, m=5, s=3):
@@ -65,3 +65,45 @@ def test_shape_mismatch():
     data = _data(4)
     with pytest.raises(ValueError, match=r"expected V×m = \(7, 5\)"):
         ce_loss(np.zeros((5, 7)), data)
+
+
+def _restricted_by_definition(L, data):
+    """T24 eq. 12 term by term: Σ_j π̂_j Σ_{z∈S_j} p̂_{j,z} log(1 + Σ_{z'∈S_j, z'≠z} exp(−(ℓ_z − ℓ_z')))."""
+    total = 0.0
+    for j, s in enumerate(data.supports):
+        for z in s:
+            inner = sum(np.exp(-(L[z, j] - L[zp, j])) for zp in s if zp != z)
+            total += data.pi[j] * data.P[z, j] * np.log1p(inner)
+    return total
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.01, 20.0))
+def test_restricted_loss_matches_eq12_and_bounds(seed, scale):
+    rng = np.random.default_rng(seed)
+    data = random_ntp_data(6, 5, rng.integers(1, 6, size=5), rng, max_count=4)
+    L = scale * rng.standard_normal((data.V, data.m))
+    cef = restricted_ce_loss(L, data)
+    assert cef == pytest.approx(_restricted_by_definition(L, data), rel=1e-10, abs=1e-12)
+    assert cef >= data.entropy - 1e-12  # CE_F − H = Σ π̂_j KL(p̂_j ‖ softmax restricted to S_j)
+    assert ce_loss(L, data) >= cef  # the full softmax has the off-support terms in its denominator too
+
+
+def test_restricted_loss_ignores_off_support_logits_and_attains_H_at_log_odds():
+    rng = np.random.default_rng(5)
+    data = random_ntp_data(7, 6, 3, rng, max_count=4)
+    S = data.S > 0
+    L = np.where(S, np.log(np.where(S, data.P, 1.0)) + rng.standard_normal(data.m), 0.0)  # log-odds + column shift
+    assert restricted_ce_loss(L, data) == pytest.approx(data.entropy, rel=1e-13)
+    L_off = np.where(S, L, 50 * rng.standard_normal(L.shape))
+    assert restricted_ce_loss(L_off, data) == pytest.approx(data.entropy, rel=1e-13)
+    assert ce_loss(L_off, data) > data.entropy + 1e-3  # the full loss does see them
+    with pytest.raises(ValueError, match=r"expected V×m"):
+        restricted_ce_loss(np.zeros((6, 7)), data)
+
+
+def test_restricted_loss_is_the_full_loss_when_supports_are_full():
+    data = NTPData.from_counts(np.array([[1.0, 2.0], [3.0, 2.0], [1.0, 1.0]]))
+    L = np.random.default_rng(0).standard_normal((3, 2))
+    assert restricted_ce_loss(L, data) == pytest.approx(ce_loss(L, data), rel=1e-13)
+    assert np.isfinite(restricted_ce_loss(1e6 * L, data))

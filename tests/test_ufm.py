@@ -35,6 +35,72 @@ def test_sim_is_the_ssim_structure_term():
         nl.sim(X, Y[:, :4])
 
 
+@pytest.mark.parametrize("n", [3, 10, 30])
+def test_sim_with_ddof_1_is_the_code_convention(n):
+    """ddof=1: standard deviations over N − 1 (np.std(ddof=1)), covariance over N (np.mean), as in Z24's code."""
+    rng = np.random.default_rng(n)
+    X, Y = rng.standard_normal((2, n, n))
+    x, y = X.ravel(), Y.ravel()
+    want = (np.mean((x - x.mean()) * (y - y.mean())) + 1e-5) / (np.std(x, ddof=1) * np.std(y, ddof=1) + 1e-5)
+    assert nl.sim(X, Y, 1e-5, ddof=1) == pytest.approx(want, rel=1e-12)
+    assert nl.sim(X, X, 0.0, ddof=1) == pytest.approx((n * n - 1) / (n * n), rel=1e-12)
+    assert nl.sim(X, X, 0.0) == pytest.approx(1.0, rel=1e-12)
+    with pytest.raises(ValueError, match="ddof"):
+        nl.sim(X, Y, ddof=2)
+
+
+def _genie_data(seed, V=6, m=9):
+    rng = np.random.default_rng(seed)
+    return nl.random_ntp_data(V, m, rng.integers(1, V, size=m), rng, max_count=4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_genie_bound_holds_and_matches_the_exact_excess(seed):
+    data = _genie_data(seed)
+    g = nl.genie_bound(data)
+    Rs = np.array([0.0, 0.5, 2.0, 8.0, 25.0])
+    excess = np.array([nl.ce_loss(g.logits(R), data) - data.entropy for R in Rs])
+    assert np.all(excess <= g.excess_bound(Rs) * (1 + 1e-9))
+    # the derivation's identity: CE − H = Σ_j π̂_j log(1 + GM_j Σ_{v∉S_j} e^{−R(a_j − L^mm[v,j])})
+    S = data.S > 0
+    a = np.where(S, g.L_mm, -np.inf).max(axis=0)
+    gm = np.exp(np.where(S, np.log(np.where(S, data.P, 1.0)), 0).sum(axis=0) / data.support_sizes)
+    for R, e in zip(Rs, excess):
+        tail = np.where(S, 0.0, np.exp(-R * (a - g.L_mm))).sum(axis=0)
+        assert e == pytest.approx(data.pi @ np.log1p(gm * tail), rel=1e-9, abs=1e-15)
+
+
+def test_genie_bound_is_tight_when_every_margin_is_active():
+    data = _genie_data(5)
+    g = nl.genie_bound(data, nl.centered_support(data.S))  # S̃ meets every margin with equality
+    ratios = [(nl.ce_loss(g.logits(R), data) - data.entropy) / g.excess_bound(R) for R in (2.0, 6.0, 12.0)]
+    assert ratios[0] < ratios[1] < ratios[2] < 1 and ratios[2] == pytest.approx(1, rel=1e-4)  # log(1+x)/x → 1
+
+
+def test_genie_objective_bound_is_above_the_optimum_of_8():
+    data = _genie_data(3)
+    g = nl.genie_bound(data)
+    for lam in (3e-2, 3e-3, 3e-4):
+        r = nl.nuclear_regularized_logits(data, lam, tol=1e-8)
+        assert r.excess + lam * r.nuclear_norm <= g.objective_bound(lam) + 1e-12
+        # the closed form is the minimum over R of a function that the exact genie objective never exceeds
+        Rs = np.linspace(0, 30, 3001)
+        f = g.excess_bound(Rs) + lam * (g.nuclear_in + Rs * g.nuclear_mm)
+        assert g.objective_bound(lam) == pytest.approx(f.min(), rel=1e-5)
+        exact = min(nl.ce_loss(g.logits(R), data) - data.entropy
+                    + lam * np.linalg.svd(g.logits(R), compute_uv=False).sum() for R in Rs[::50])
+        assert r.excess + lam * r.nuclear_norm <= exact + 1e-9 <= g.objective_bound(lam) + 1e-6
+
+
+def test_genie_bound_rejects_an_infeasible_L_mm():
+    data = _genie_data(4)
+    with pytest.raises(ValueError, match="not feasible"):
+        nl.genie_bound(data, 0.5 * nl.centered_support(data.S))
+    with pytest.raises(ValueError, match="V×m"):
+        nl.genie_bound(data, np.zeros((2, 2)))
+    assert nl.genie_bound(data, nl.centered_support(data.S)).nuclear_mm >= nl.genie_bound(data).nuclear_mm - 1e-6
+
+
 @pytest.mark.parametrize("seed, lam", [(0, 1e-2), (1, 3e-3), (2, 3e-2)])
 def test_nuclear_regularized_logits_matches_scs(seed, lam):
     data = _data(seed)
