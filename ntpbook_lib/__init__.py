@@ -6,7 +6,7 @@ Z24: Y. Zhao, T. Behnia, V. Vakilian, C. Thrampoulidis, Implicit Geometry of Nex
 
 from . import plotting
 from .book import glue, table
-from .corpus import context_length_statistics, load_text, tokenize
+from .corpus import context_length_statistics, encode, load_text, tokenize
 from .data import NTPData
 from .generators import gaussian_embeddings, random_ntp_data, random_supports, symmetric_supports
 from .loss import ce_decomposition, ce_loss, log_softmax
@@ -40,8 +40,23 @@ from .training import (
     train_linear,
     train_logits,
 )
+from .language import (
+    LanguageData,
+    line_contexts,
+    pairs_data,
+    resample_counts,
+    simplified_language,
+    stream_contexts,
+    synthetic_sentences,
+    text_contexts,
+)
+from .models import ContextLSTM, ContextMLP, TinyTransformer, train_model
 from .ufm import (
+    collapse_cosines,
     corr,
+    geometry_metrics,
+    proxy_quality,
+    sim_corr,
     nuclear_regularization_path,
     nuclear_regularized_logits,
     sim,
@@ -60,6 +75,7 @@ __all__ = [
     "gaussian_embeddings",
     "load_text",
     "tokenize",
+    "encode",
     "context_length_statistics",
     "cover_probability",
     "data_subspace",
@@ -91,6 +107,22 @@ __all__ = [
     "nuclear_regularization_path",
     "ufm_reference",
     "train_ufm",
+    "geometry_metrics",
+    "proxy_quality",
+    "sim_corr",
+    "collapse_cosines",
+    "LanguageData",
+    "pairs_data",
+    "stream_contexts",
+    "line_contexts",
+    "text_contexts",
+    "resample_counts",
+    "synthetic_sentences",
+    "simplified_language",
+    "TinyTransformer",
+    "ContextMLP",
+    "ContextLSTM",
+    "train_model",
     "plotting",
     "glue",
     "table",
