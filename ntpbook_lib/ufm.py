@@ -255,9 +255,15 @@ class UFMReference(NamedTuple):
     S_tilde: np.ndarray
 
 
-def ufm_reference(data: NTPData, **svm_options) -> UFMReference:
-    """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``."""
-    L_mm = ntp_svm_logits(data.S, **svm_options)
+def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) -> UFMReference:
+    """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``.
+
+    ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
+    """
+    if L_mm is None:
+        L_mm = ntp_svm_logits(data.S, **svm_options)
+    elif np.shape(L_mm) != (data.V, data.m):
+        raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {np.shape(L_mm)}")
     W_mm, H_mm = mm_embeddings(L_mm)
     return UFMReference(logits_in(data), L_mm, W_mm, H_mm, centered_support(data.S))
 
