@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> None:
             "synthetic": lambda: nl.synthetic_sentences(np.random.default_rng(args.seed))}
     names = list(sets) if args.data == "both" else [args.data]
     where = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
-    print(f"device {args.device} ({where}), {args.dtype}, torch {torch.__version__}; transformer d={args.width}, {args.layers} layers, {args.heads} heads, "
-          f"AdamW lr={args.lr}, wd={args.weight_decay}, {args.steps} full-batch steps")
+    print(f"device {args.device} ({where}), {args.dtype}, torch {torch.__version__}; transformer "
+          f"d={args.width}, {args.layers} layers, {args.heads} heads, AdamW lr={args.lr}, "
+          f"wd={args.weight_decay}, {args.steps} full-batch steps")
     summary = []
     for name in names:
         lang = sets[name]()

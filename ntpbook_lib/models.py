@@ -187,7 +187,10 @@ class ContextLSTM(NTPNetwork):
         return self.norm(out[:, -1])
 
 
-def _check_inputs(model: nn.Module, data: NTPData, contexts: np.ndarray) -> np.ndarray:
+def _check_inputs(model: nn.Module, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+    if not isinstance(contexts, np.ndarray) and len({len(c) for c in contexts}) > 1:
+        raise ValueError(f"contexts have mismatched lengths {sorted({len(c) for c in contexts})}; "
+                         "all must have the same length t")
     X = np.asarray(contexts)
     if X.ndim != 2 or X.shape[0] != data.m:
         raise ValueError(f"contexts must be an m×t array with one row per distinct context (m={data.m}), "
@@ -210,9 +213,10 @@ def _snapshot(model: NTPNetwork, X: torch.Tensor) -> tuple[np.ndarray, np.ndarra
         return (model.W.detach().cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64))
 
 
-def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray, steps: int = 1000, lr: float = 1e-3,
-                weight_decay: float = 1e-6, *, optimizer: str = "adamw", betas: tuple[float, float] = (0.9, 0.999),
-                batch_size: int | None = None, n_records: int = 60, snapshots: Sequence[int] = (),
+def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]],
+                steps: int = 1000, lr: float = 1e-3, weight_decay: float = 1e-6, *, optimizer: str = "adamw",
+                betas: tuple[float, float] = (0.9, 0.999), batch_size: int | None = None, n_records: int = 60,
+                snapshots: Sequence[int] = (),
                 ref: UFMReference | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
                 generator: torch.Generator | None = None, num_threads: int | None = 1,
                 progress: bool = True) -> GeometryHistory:
@@ -222,8 +226,8 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray, steps: i
     unbiased, otherwise); ``optimizer`` ``"adamw"`` (weight decay decoupled, as in Z24) or ``"sgd"``.  Records
     :func:`~ntpbook_lib.ufm.geometry_metrics` of ``(W, H)`` on a log-spaced schedule and ``(W, H)`` at
     ``snapshots``.  ``num_threads`` sets torch's and BLAS's CPU threads during training (1 is fastest on these
-    small problems, and by far when cores are shared) and restores them afterwards; ``None`` leaves them alone.  The model is moved to
-    ``device`` and ``dtype`` in place.
+    small problems, and by far when cores are shared) and restores them afterwards; ``None`` leaves them alone.
+    The model is moved to ``device`` and ``dtype`` in place.
     """
     X_np = _check_inputs(model, data, contexts)
     if steps < 1 or lr <= 0 or weight_decay < 0:

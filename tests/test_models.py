@@ -183,6 +183,7 @@ def test_proxy_quality_on_a_certified_and_an_uncertified_support():
 
 @pytest.mark.parametrize("change, msg", [
     (dict(contexts=np.zeros((3, 5), dtype=np.int64)), "one row per distinct context"),
+    (dict(contexts=[[0] * 5] * 15 + [[0] * 4]), "mismatched lengths"),
     (dict(contexts=np.full((16, 5), 30)), r"lie in \[0, V=30\)"),
     (dict(contexts=np.zeros((16, 5))), "integers"),
     (dict(model=TinyTransformer(31, d=8)), "output size must be V=30"),
