@@ -2,6 +2,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ntpbook_lib as nl
 from ntpbook_lib.language import role_similarity
@@ -138,3 +140,16 @@ def test_simplified_language_shares_supports(simplified):
 def test_bad_input(call, msg):
     with pytest.raises(ValueError, match=msg):
         call()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(2, 5), st.lists(st.integers(0, 4), min_size=2, max_size=60))
+def test_stream_contexts_property(t, V, raw):
+    tokens = np.array(raw) % V
+    if tokens.size <= t:
+        with pytest.raises(ValueError, match="no window"):
+            nl.stream_contexts(tokens, t, V)
+        return
+    lang = nl.stream_contexts(tokens, t, V)
+    counts = _loop_counts((tokens[i:i + t], tokens[i + t]) for i in range(len(tokens) - t))
+    _check_against(lang, counts, V)
