@@ -6,7 +6,7 @@ Z24: Y. Zhao, T. Behnia, V. Vakilian, C. Thrampoulidis, Implicit Geometry of Nex
 
 from . import plotting
 from .display import build_environment, glue, table
-from .corpus import context_length_statistics, load_text, tokenize
+from .corpus import context_length_statistics, encode, load_text, tokenize
 from .data import NTPData
 from .generators import (
     count_entropy_range,
@@ -44,13 +44,29 @@ from .training import (
     alignment,
     implicit_bias_reference,
     log_schedule,
+    cpu_threads,
     small_problem_threads,
     train_linear,
     train_logits,
 )
+from .language import (
+    LanguageData,
+    line_contexts,
+    pairs_data,
+    resample_counts,
+    simplified_language,
+    stream_contexts,
+    synthetic_sentences,
+    text_contexts,
+)
+from .models import ContextLSTM, ContextMLP, TinyTransformer, train_model
 from .ufm import (
+    collapse_cosines,
     corr,
     genie_bound,
+    geometry_metrics,
+    proxy_quality,
+    sim_corr,
     nuclear_regularization_path,
     nuclear_regularized_logits,
     sim,
@@ -72,6 +88,7 @@ __all__ = [
     "dirichlet_expected_entropy",
     "load_text",
     "tokenize",
+    "encode",
     "context_length_statistics",
     "cover_probability",
     "data_subspace",
@@ -88,6 +105,7 @@ __all__ = [
     "train_linear",
     "train_logits",
     "log_schedule",
+    "cpu_threads",
     "small_problem_threads",
     "centered_support",
     "logits_in",
@@ -105,6 +123,22 @@ __all__ = [
     "genie_bound",
     "ufm_reference",
     "train_ufm",
+    "geometry_metrics",
+    "proxy_quality",
+    "sim_corr",
+    "collapse_cosines",
+    "LanguageData",
+    "pairs_data",
+    "stream_contexts",
+    "line_contexts",
+    "text_contexts",
+    "resample_counts",
+    "synthetic_sentences",
+    "simplified_language",
+    "TinyTransformer",
+    "ContextMLP",
+    "ContextLSTM",
+    "train_model",
     "plotting",
     "glue",
     "table",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .data import NTPData
 
-__all__ = ["load_text", "tokenize", "Tokenized", "context_length_statistics", "ContextStats"]
+__all__ = ["load_text", "tokenize", "encode", "Tokenized", "context_length_statistics", "ContextStats"]
 
 _WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
 
@@ -56,6 +56,17 @@ def tokenize(text: str, vocab_size: int | None = None) -> Tokenized:
     unk = index.get("<unk>", -1)
     tokens = np.fromiter((index.get(w, unk) for w in words), dtype=np.int64, count=len(words))
     return Tokenized(tokens, ranked)
+
+
+def encode(text: str, vocab: list[str]) -> np.ndarray:
+    """Token ids of ``text`` in a given vocabulary (as :func:`tokenize` splits words); unknown words map to ``<unk>``."""
+    index = {w: i for i, w in enumerate(vocab)}
+    words = _WORD.findall(text.lower())
+    unk = index.get("<unk>")
+    missing = [w for w in words if w not in index]
+    if missing and unk is None:
+        raise ValueError(f"word {missing[0]!r} is not in the vocabulary, which has no '<unk>' token")
+    return np.fromiter((index.get(w, unk) for w in words), dtype=np.int64, count=len(words))
 
 
 class ContextStats(NamedTuple):

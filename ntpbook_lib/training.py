@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from .data import NTPData
 from .loss import ce_decomposition
@@ -24,6 +25,7 @@ from .separability import DataSubspace, _check_H, is_compatible, is_separable, n
 from .svm import ntp_svm
 
 __all__ = [
+    "cpu_threads",
     "small_problem_threads",
     "log_schedule",
     "Reference",
@@ -41,22 +43,30 @@ SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torc
 
 
 @contextmanager
-def small_problem_threads(device: str | torch.device, work: int) -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block when a CPU problem is small, then restore the count.
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run torch and the BLAS library on ``n`` CPU threads inside the block (``None``: as they are), then restore."""
+    if n is None:
+        yield
+        return
+    if int(n) != n or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        with threadpool_limits(int(n), user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def small_problem_threads(device: str | torch.device, work: int):
+    """:func:`cpu_threads` ``(1)`` for a CPU problem of at most ``SMALL_PROBLEM`` multiply-adds per product.
 
     Many small steps (T24's and Z24's problems are ``V·d·m`` ≲ 10^6) are dominated by thread synchronisation,
     which stalls badly when the cores are shared with other work: 3000 GD steps of T24's synthetic problem
     take about 0.5 s on one thread and 10–15 s on two threads of a busy 2-core machine.
     """
-    if torch.device(device).type != "cpu" or work > SMALL_PROBLEM or torch.get_num_threads() == 1:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return cpu_threads(1 if torch.device(device).type == "cpu" and work <= SMALL_PROBLEM else None)
 
 
 def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:

@@ -15,6 +15,7 @@ solves (8) by accelerated proximal gradient, :func:`train_ufm` trains the factor
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -24,12 +25,23 @@ import torch
 
 from .data import NTPData
 from .loss import ce_decomposition, log_softmax
-from .nuclear_svm import _svt, centered_support, logits_in, mm_embeddings, ntp_svm_logits, project_logits_F
+from .nuclear_svm import (
+    _svt,
+    centered_support,
+    certificate,
+    logits_in,
+    mm_embeddings,
+    ntp_svm_logits,
+    project_logits_F,
+)
 from .training import _cos, _softmax_minus_P, log_schedule, small_problem_threads
 
 __all__ = [
     "corr",
     "sim",
+    "sim_corr",
+    "CollapseCosines",
+    "collapse_cosines",
     "RegularizedLogits",
     "nuclear_regularized_logits",
     "NuclearPath",
@@ -38,6 +50,11 @@ __all__ = [
     "genie_bound",
     "UFMReference",
     "ufm_reference",
+    "ProxyQuality",
+    "proxy_quality",
+    "GeometryMetrics",
+    "geometry_metrics",
+    "GeometryHistory",
     "UFMHistory",
     "train_ufm",
 ]
@@ -73,6 +90,55 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> fl
     x, y = X.ravel() - X.mean(), Y.ravel() - Y.mean()
     sd = np.sqrt(np.sum(x * x) / (N - ddof) * np.sum(y * y) / (N - ddof))
     return float((np.mean(x * y) + eps) / (sd + eps))
+
+
+class CollapseCosines(NamedTuple):
+    """Cosines of context embeddings within and between groups of contexts with equal supports (Z24 Prop. 1)."""
+
+    within_mean: float  # mean cos(h_j, h_j') over pairs j ≠ j' with S_j = S_j'
+    within_min: float
+    between_mean: float  # mean cos(h_j, h_j') over pairs with S_j ≠ S_j'
+    between_max: float
+
+
+def collapse_cosines(H: np.ndarray, data: NTPData) -> CollapseCosines:
+    """Subspace collapse (Z24 Prop. 1): how parallel are the embeddings of contexts that share a support?"""
+    H = np.asarray(H, dtype=np.float64)
+    if H.ndim != 2 or H.shape[1] != data.m:
+        raise ValueError(f"H must be d×m with m={data.m}, got shape {H.shape}")
+    _, group = np.unique(data.S.T, axis=0, return_inverse=True)
+    group = group.ravel()
+    same = (group[:, None] == group[None, :]) & ~np.eye(data.m, dtype=bool)
+    other = group[:, None] != group[None, :]
+    if not same.any() or not other.any():
+        raise ValueError("need at least two contexts with one support and two different supports")
+    C = corr(H)
+    return CollapseCosines(float(C[same].mean()), float(C[same].min()), float(C[other].mean()),
+                           float(C[other].max()))
+
+
+def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
+    """``sim(corr(X), corr(Y))`` (Z24 §5.3) for X (a×m) and Y (b×m) without forming the m×m matrices.
+
+    With unit columns ``X̂, Ŷ``, the entry sums of ``corr(X) ∘ corr(Y)``, ``corr(X)²`` and ``corr(Y)²`` are
+    ``‖X̂Ŷᵀ‖_F²``, ``‖X̂X̂ᵀ‖_F²`` and ``‖ŶŶᵀ‖_F²``, and the entry sums of ``corr`` are ``‖X̂1‖²``, ``‖Ŷ1‖²``:
+    O((a + b)² m) work and memory, so it also serves m = 10^5 contexts.
+    """
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(f"sim_corr compares two matrices with m columns each, got {X.shape} and {Y.shape}")
+    m2 = X.shape[1] ** 2
+
+    def unit(M: np.ndarray) -> np.ndarray:
+        n = np.linalg.norm(M, axis=0)
+        return M / np.where(n > 0, n, 1.0)
+
+    Xn, Yn = unit(X), unit(Y)
+    mx, my = np.sum(Xn.sum(axis=1) ** 2) / m2, np.sum(Yn.sum(axis=1) ** 2) / m2
+    cxy = np.sum((Xn @ Yn.T) ** 2) / m2 - mx * my
+    cxx = np.sum((Xn @ Xn.T) ** 2) / m2 - mx * mx
+    cyy = np.sum((Yn @ Yn.T) ** 2) / m2 - my * my
+    return float((cxy + eps) / (np.sqrt(max(cxx, 0.0) * max(cyy, 0.0)) + eps))
 
 
 # ------------------------------------------------------------------------------ problem (8) by APG
@@ -260,16 +326,92 @@ class UFMReference(NamedTuple):
     S_tilde: np.ndarray
 
 
-def ufm_reference(data: NTPData, **svm_options) -> UFMReference:
-    """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``."""
-    L_mm = ntp_svm_logits(data.S, **svm_options)
+def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) -> UFMReference:
+    """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``.
+
+    ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
+    """
+    if L_mm is None:
+        L_mm = ntp_svm_logits(data.S, **svm_options)
+    elif np.shape(L_mm) != (data.V, data.m):
+        raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {np.shape(L_mm)}")
     W_mm, H_mm = mm_embeddings(L_mm)
     return UFMReference(logits_in(data), L_mm, W_mm, H_mm, centered_support(data.S))
 
 
+class ProxyQuality(NamedTuple):
+    """How well the proxy ``S̃`` stands in for the NTP-SVM★ solution ``L^mm`` (Z24 §4.4, Prop. 3)."""
+
+    nuclear_proxy: float  # ‖S̃‖_*
+    nuclear_mm: float  # ‖L^mm‖_*
+    relative_gap: float  # ‖S̃‖_*/‖L^mm‖_* − 1 ≥ 0 (S̃ is feasible)
+    direction_distance: float  # ‖L^mm/‖L^mm‖_F − S̃/‖S̃‖_F‖_F
+    cos: float  # cos(L^mm, S̃)
+    sim_words: float  # sim(corr(W^mmᵀ), corr(W̃ᵀ)), factors by Cor. 1
+    sim_contexts: float  # sim(corr(H^mm), corr(H̃))
+    certificate: bool  # Z24 Prop. 3's sign test on S̃
+    max_off_support: float  # its statistic, max over off-support (v, j) of (U Vᵀ)[v, j]
+    effective_rank_mm: float  # exp(entropy of σ/Σσ) of L^mm (Roy & Vetterli)
+    effective_rank_proxy: float
+    rank_mm: int  # singular values of L^mm above rank_rtol · σ_1
+    rank_proxy: int
+
+
+def proxy_quality(S: np.ndarray, L_mm: np.ndarray, rank_rtol: float = 1e-3) -> ProxyQuality:
+    """Compare ``S̃`` with ``L^mm`` in norm, direction, geometry (Cor. 1 factors), rank, and Prop. 3's certificate."""
+    S_t, L_mm = centered_support(S), np.asarray(L_mm, dtype=np.float64)
+    if L_mm.shape != S_t.shape:
+        raise ValueError(f"L_mm has shape {L_mm.shape} but S has shape {S_t.shape}")
+    s_mm, s_p = np.linalg.svd(L_mm, compute_uv=False), np.linalg.svd(S_t, compute_uv=False)
+
+    def erank(s: np.ndarray) -> float:
+        q = s[s > 0] / s.sum()
+        return float(np.exp(-np.sum(q * np.log(q))))
+
+    (W_mm, H_mm), (W_p, H_p) = mm_embeddings(L_mm), mm_embeddings(S_t)
+    cert = certificate(S)
+    return ProxyQuality(
+        float(s_p.sum()), float(s_mm.sum()), float(s_p.sum() / s_mm.sum() - 1.0),
+        float(np.linalg.norm(L_mm / np.linalg.norm(L_mm) - S_t / np.linalg.norm(S_t))), _cos(L_mm, S_t),
+        sim_corr(W_mm.T, W_p.T), sim_corr(H_mm, H_p), bool(cert), cert.max_off_support,
+        erank(s_mm), erank(s_p), int(np.sum(s_mm > rank_rtol * s_mm[0])), int(np.sum(s_p > rank_rtol * s_p[0])))
+
+
+class GeometryMetrics(NamedTuple):
+    """Z24 Figs 4–7's metrics of one pair ``(W, H)`` (decoder V×d, context embeddings d×m)."""
+
+    excess: float  # CE(W H) − H
+    norm_W: float
+    norm_H: float
+    dist_in: float  # ‖P_𝓕(W H) − L^in‖_F
+    cos_mm: float  # cos(W H, L^mm)
+    sim_W_theory: float  # sim(corr(Wᵀ), corr(W^mmᵀ))
+    sim_H_theory: float  # sim(corr(H), corr(H^mm))
+    sim_W_proxy: float  # sim(corr(Wᵀ), corr(S̃ᵀ))
+    sim_H_proxy: float  # sim(corr(H), corr(S̃))
+
+
+def geometry_metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> GeometryMetrics:
+    """Excess loss, norms, ``‖P_𝓕 L − L^in‖``, ``cos(L, L^mm)`` and ``sim`` to theory and proxy (Z24 §5.3)."""
+    W, H = np.asarray(W, dtype=np.float64), np.asarray(H, dtype=np.float64)
+    if W.ndim != 2 or H.ndim != 2 or W.shape[0] != data.V or H.shape[1] != data.m or W.shape[1] != H.shape[0]:
+        raise ValueError(f"need W of shape (V={data.V}, d) and H of shape (d, m={data.m}), "
+                         f"got {W.shape} and {H.shape}")
+    L = W @ H
+    return GeometryMetrics(
+        float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
+        float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
+        _cos(L, ref.L_mm),
+        sim_corr(W.T, ref.W_mm.T), sim_corr(H, ref.H_mm),
+        sim_corr(W.T, ref.S_tilde.T), sim_corr(H, ref.S_tilde))
+
+
 @dataclass(frozen=True)
-class UFMHistory:
-    """Z24 Fig. 4's metrics at the recorded steps, snapshots for Fig. 3's heatmaps, and the final factors."""
+class GeometryHistory:
+    """Z24 Figs 4–7's metrics at the recorded steps, snapshots for the heatmaps, and the final factors.
+
+    Returned by :func:`train_ufm` (NTP-UFM) and by ``models.train_model`` (a network's ``W`` and ``H``).
+    """
 
     method: str
     steps: np.ndarray
@@ -285,22 +427,22 @@ class UFMHistory:
     W: np.ndarray
     H: np.ndarray
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(repr=False)  # step → (W, H)
+    seconds: float = float("nan")  # wall-clock time of the training loop, metrics included
+
+    @classmethod
+    def from_records(cls, method: str, steps: np.ndarray, rows: Sequence[GeometryMetrics], W: np.ndarray,
+                     H: np.ndarray, snapshots: dict[int, tuple[np.ndarray, np.ndarray]],
+                     seconds: float = float("nan")) -> "GeometryHistory":
+        """Stack the metrics recorded at ``steps`` into one history."""
+        cols = {k: np.array([getattr(r, k) for r in rows]) for k in GeometryMetrics._fields}
+        return cls(method, np.asarray(steps), **cols, W=W, H=H, snapshots=snapshots, seconds=seconds)
 
     def final(self) -> dict[str, float]:
         """The metrics at the last recorded step."""
-        names = ("excess", "norm_W", "norm_H", "dist_in", "cos_mm",
-                 "sim_W_theory", "sim_H_theory", "sim_W_proxy", "sim_H_proxy")
-        return {k: float(getattr(self, k)[-1]) for k in names}
+        return {k: float(getattr(self, k)[-1]) for k in GeometryMetrics._fields}
 
 
-def _metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> tuple[float, ...]:
-    L = W @ H
-    cW, cH = corr(W.T), corr(H)
-    return (float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
-            float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
-            _cos(L, ref.L_mm),
-            sim(cW, corr(ref.W_mm.T)), sim(cH, corr(ref.H_mm)),
-            sim(cW, corr(ref.S_tilde.T)), sim(cH, corr(ref.S_tilde)))
+UFMHistory = GeometryHistory  # the name under which train_ufm's history was introduced
 
 
 Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
@@ -310,7 +452,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
               lr: float = 1.0, steps: int = 10_000, *, rng: np.random.Generator, init_scale: float = 0.1,
               batch_size: int | None = None, betas: tuple[float, float] = (0.9, 0.999), n_records: int = 60,
               snapshots: Sequence[int] = (), ref: UFMReference | None = None, dtype: torch.dtype = torch.float64,
-              device: str = "cpu", progress: bool = False) -> UFMHistory:
+              device: str = "cpu", progress: bool = False) -> GeometryHistory:
     """Train NTP-UFM (Z24 Def. 1): free ``W`` (V×d) and ``H`` (d×m) on ``CE(W H) + (λ/2)(‖W‖² + ‖H‖²)``.
 
     ``method``: ``"gd"`` (full batch), ``"sgd"`` (``batch_size`` contexts drawn uniformly per step, the loss
@@ -344,6 +486,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
 
     record, snaps = log_schedule(steps, n_records), set(int(s) for s in snapshots)
     rows, saved, r = [], {}, 0
+    t0 = time.perf_counter()
     it = range(steps + 1)
     if progress:
         from tqdm.auto import tqdm
@@ -356,7 +499,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
                 if k in snaps:
                     saved[k] = (Wn.copy(), Hn.copy())
                 if k == record[r]:
-                    rows.append(_metrics(Wn, Hn, data, ref))
+                    rows.append(geometry_metrics(Wn, Hn, data, ref))
                     r += 1
             if k == steps:
                 break
@@ -373,6 +516,5 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
             else:
                 W.grad, H.grad = gW, gH
                 opt.step()
-    cols = [np.array(c) for c in zip(*rows)]
-    return UFMHistory(name, record, *cols, W=W.cpu().numpy().astype(np.float64),
-                      H=H.cpu().numpy().astype(np.float64), snapshots=saved)
+    return GeometryHistory.from_records(name, record, rows, W.cpu().numpy().astype(np.float64),
+                                        H.cpu().numpy().astype(np.float64), saved, time.perf_counter() - t0)

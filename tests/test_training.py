@@ -132,3 +132,18 @@ def test_small_problems_run_on_one_thread_and_restore_the_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_cpu_threads_sets_and_restores_and_rejects_bad_counts():
+    import torch
+
+    before = torch.get_num_threads()
+    with nl.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with nl.cpu_threads(None):
+        assert torch.get_num_threads() == before
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="positive integer"):
+            with nl.cpu_threads(bad):
+                pass
