@@ -35,7 +35,7 @@ def glue(name: str, value: Any) -> None:
 
 def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index: str | None = None,
           digits: int = 4) -> pd.DataFrame:
-    """A table of results, one row per mapping (or one column per key), floats shown to ``digits`` significant digits."""
+    """A table of results, one row per mapping (or one column per key); floats to ``digits`` significant digits, missing as –."""
     df = pd.DataFrame(rows)
     if df.empty:
         raise ValueError("a table needs at least one row")
@@ -45,7 +45,9 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
         df = df.set_index(index)
 
     def show(x: Any) -> Any:
-        return f"{x:.{digits}g}" if isinstance(x, (float, np.floating)) and not isinstance(x, bool) else x
+        if isinstance(x, (float, np.floating)):
+            return "–" if np.isnan(x) else f"{x:.{digits}g}"  # a missing entry shows as a dash
+        return x
 
     df.index = pd.Index([show(x) for x in df.index], name=df.index.name)
     return df.apply(lambda column: column.map(show))

@@ -9,6 +9,8 @@ def test_table_formats_floats_and_keeps_other_columns():
     assert list(df.index) == [1, 2]
     assert list(df["b"]) == ["0.123", "3e-09"]
     assert list(df["c"]) == ["x", "y"]
+    missing = nl.table([{"a": 1, "b": 0.5}, {"a": 2}], index="a")
+    assert list(missing["b"]) == ["0.5", "–"]
     columns = nl.table({"k": [1, 2], "v": [0.5, 0.25]})
     assert list(columns["v"]) == ["0.5", "0.25"]
 
