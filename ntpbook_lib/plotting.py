@@ -35,7 +35,9 @@ def heatmap(ax: mpl.axes.Axes, M: np.ndarray, title: str = "", *, xlabel: str = 
             vmin: float | None = None, vmax: float | None = None,
             xticklabels: Sequence[str] | None = None, yticklabels: Sequence[str] | None = None) -> mpl.image.AxesImage:
     """A matrix as a heatmap; diverging colours symmetric around ``center`` when given (logits, cosines)."""
-    M = np.asarray(M, dtype=float)
+    from .validation import check_array
+
+    M = check_array(M, "M", ndim=2, finite=False)  # nan cells are drawn blank
     if center is not None and vmin is None and vmax is None:
         r = float(np.nanmax(np.abs(M - center))) or 1.0
         vmin, vmax = center - r, center + r
