@@ -40,7 +40,7 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
     """A table of results, one row per mapping (or one column per key), floats shown to ``digits`` significant digits."""
     from .validation import check_int
 
-    digits = check_int(digits, "digits", minimum=1)
+    digits = check_int(digits, "digits", minimum=1, maximum=17)  # float64 holds 17 significant digits
     if index is not None and not isinstance(index, str):
         raise TypeError(f"index must be a column name (str) or None, got {type(index).__name__}")
     df = pd.DataFrame(rows)

@@ -16,8 +16,8 @@ __all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition"]
 def log_softmax(L: np.ndarray) -> np.ndarray:
     """Column-wise ``log softmax`` of a V×m logit matrix, by log-sum-exp."""
     L = check_array(L, "L", nonempty=True)
-    if L.ndim == 0:
-        raise ValueError("L must be a vector or a V×m matrix of logits, got a scalar")
+    if L.ndim not in (1, 2):
+        raise ValueError(f"L must be a vector or a V×m matrix of logits, got shape {L.shape}")
     shifted = L - L.max(axis=0, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
 

@@ -288,15 +288,18 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
 
 
 def _norm_ratio(V: int, k: int) -> float:
-    """``(V−1) C(V−2, k−1) / (k(V−k))``, exactly for moderate V and by ``lgamma`` beyond; refused past float64."""
-    from math import exp, lgamma, log
+    """``(V−1) C(V−2, k−1) / (k(V−k))``, exactly for moderate V and through ``log B`` beyond; refused past float64."""
+    from math import exp, log
 
-    if V <= 10_000:
+    from scipy.special import betaln
+
+    if V <= 100_000:
         try:
             return (V - 1) * comb(V - 2, k - 1) / (k * (V - k))
         except OverflowError:
             pass
-    log_ratio = (log(V - 1) + lgamma(V - 1) - lgamma(k) - lgamma(V - k) - log(k) - log(V - k))
+    # C(V−2, k−1) = 1 / ((V−1) B(V−k, k)), so the ratio is 1 / (k (V−k) B(V−k, k))
+    log_ratio = -float(betaln(V - k, k)) - log(k) - log(V - k)
     if log_ratio > 709.0:
         raise ValueError(f"the norm ratio of Prop. 5 for V={V}, k={k} is about e^{log_ratio:.0f}, beyond float64")
     return exp(log_ratio)

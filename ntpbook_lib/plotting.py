@@ -27,6 +27,11 @@ def set_style() -> None:
 
 def subplots(nrows: int = 1, ncols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
     """``plt.subplots`` sized per panel."""
+    from .validation import check_int, check_real
+
+    nrows, ncols = check_int(nrows, "nrows", minimum=1, maximum=100), check_int(ncols, "ncols", minimum=1, maximum=100)
+    width = check_real(width, "width", positive=True, below=1000.0)  # inches per panel
+    height = check_real(height, "height", positive=True, below=1000.0)
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
 
 

@@ -35,6 +35,7 @@ from .validation import (
     check_dtype,
     check_int,
     check_ints,
+    check_memory,
     check_real,
     check_rng,
     check_strictly_monotone,
@@ -320,6 +321,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
     snapshots = check_ints(snapshots, "snapshots", minimum=0)
     if any(s > steps for s in snapshots):
         raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
+    check_memory(8.0 * 6 * (V * d + d * m), f"the factors W (V×d = {V}×{d}) and H (d×m = {d}×{m})")
     if ref is not None and not isinstance(ref, UFMReference):
         raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
     if method == "sgd":

@@ -123,6 +123,8 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
         raise ValueError(f"{name} must be a rectangular array of numbers ({err})") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
     if arr.dtype.kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
