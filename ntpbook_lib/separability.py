@@ -425,7 +425,7 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
     ratios = check_array(ratios, "ratios", ndim=1, nonempty=True)
     if np.any(ratios <= 0):
         raise ValueError(f"ratios d/m must be positive, found {ratios[ratios <= 0][0]}")
-    trials = check_int(trials, "trials", minimum=1)
+    trials = check_int(trials, "trials", minimum=1, maximum=10**6)  # each trial solves an LP
     rng = check_rng(rng)
     max_count = check_int(max_count, "max_count", minimum=1)
     check_memory(8.0 * (float(ratios.max()) * m + 1) * m, f"H with d = {float(ratios.max()) * m:.3g} rows")

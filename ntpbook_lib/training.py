@@ -219,6 +219,9 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
     with torch.no_grad():
         for k in it:
             if k == record[r]:
+                if not bool(torch.isfinite(W).all()):
+                    raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g} is too large "
+                                     f"for this problem")
                 rows.append(alignment(W.cpu().numpy().astype(np.float64), data, H, ref))
                 r += 1
             if k == steps:

@@ -357,6 +357,9 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
     with torch.no_grad():
         for k in it:
             if k == record[r] or k in snaps:
+                if not (bool(torch.isfinite(W).all()) and bool(torch.isfinite(H).all())):
+                    raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g}, "
+                                     f"init_scale = {init_scale:g} or weight_decay = {weight_decay:g} is too large")
                 Wn, Hn = W.cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64)
                 if k in snaps:
                     saved[k] = (Wn.copy(), Hn.copy())
