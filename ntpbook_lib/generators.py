@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import chain, combinations
 from math import comb
 
 import numpy as np
@@ -80,10 +80,10 @@ def symmetric_supports(V: int, k: int) -> np.ndarray:
     if comb(V, k) > 10**6:
         raise ValueError(f"C({V},{k}) = {comb(V, k)} columns is too many")
     check_memory(8.0 * V * comb(V, k), f"the V×C(V,k) = {V}×{comb(V, k)} support matrix")
-    cols = list(combinations(range(V), k))
-    S = np.zeros((V, len(cols)))
-    for j, c in enumerate(cols):
-        S[list(c), j] = 1.0
+    C = comb(V, k)
+    rows = np.fromiter(chain.from_iterable(combinations(range(V), k)), dtype=np.int64, count=C * k)
+    S = np.zeros((V, C))
+    S[rows, np.repeat(np.arange(C), k)] = 1.0  # column j holds the j-th k-subset in lexicographic order
     return S
 
 

@@ -197,7 +197,7 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     S = check_support(S)
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    check_every = check_int(check_every, "check_every", minimum=1)
+    check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     return_info = check_bool(return_info, "return_info")
     uniq, inverse, counts = np.unique(S.T, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()

@@ -446,11 +446,11 @@ def cover_probability(m: int, d: int) -> float:
     linearly separable through the origin, ``2^{1−m} Σ_{k<d} C(m−1, k)`` (= 1/2 at ``d = m/2``)."""
     from math import comb
 
-    from scipy.special import bdtr
+    from scipy.special import betainc
 
     m, d = check_int(m, "m", minimum=1), check_int(d, "d", minimum=0)
     if d >= m:
         return 1.0
-    if m > 10_000:  # the binomial CDF P(Bin(m − 1, 1/2) ≤ d − 1), without 10^4-digit integers
-        return float(bdtr(d - 1, m - 1, 0.5)) if d > 0 else 0.0
+    if m > 10_000:  # the binomial CDF P(Bin(m − 1, 1/2) ≤ d − 1) = I_{1/2}(m − d, d), without 10^4-digit integers
+        return float(betainc(float(m - d), float(d), 0.5)) if d > 0 else 0.0
     return float(sum(comb(m - 1, k) for k in range(d)) / 2 ** (m - 1))

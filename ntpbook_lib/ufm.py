@@ -153,7 +153,7 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     lam = check_real(lam, "lam", positive=True)
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    check_every = check_int(check_every, "check_every", minimum=1)
+    check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     V, m = data.V, data.m
     if L0 is None:
         L = np.zeros((V, m))
