@@ -273,7 +273,7 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
     ``H = √σ Vᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
     ``cos(w_v, h_j) = √((V−k)/(k(V−1)))`` on the support and ``−√(k/((V−k)(V−1)))`` off it.
     """
-    V, k = check_int(V, "V", minimum=2), check_int(k, "k")
+    V, k = check_int(V, "V", minimum=2, maximum=2**62), check_int(k, "k")
     if not 1 <= k < V:
         raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
     check_memory(8.0 * (k + 1), f"cos_contexts for k = {k}")
@@ -313,7 +313,7 @@ def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.nd
     """
     from .generators import symmetric_supports
 
-    V, k = check_int(V, "V", minimum=2), check_int(k, "k")
+    V, k = check_int(V, "V", minimum=2, maximum=2**62), check_int(k, "k")
     if not 1 <= k < V:
         raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
     m = _n_subsets(V, k)

@@ -34,6 +34,7 @@ from .validation import (
     check_memory,
     check_real,
     check_rng,
+    frobenius_norm,
 )
 
 __all__ = [
@@ -87,8 +88,8 @@ class Alignment(NamedTuple):
 
 
 def _cos(A: np.ndarray, B: np.ndarray) -> float:
-    na, nb = np.linalg.norm(A), np.linalg.norm(B)
-    return float(np.sum(A * B) / (na * nb)) if na > 0 and nb > 0 else float("nan")
+    na, nb = frobenius_norm(A), frobenius_norm(B)
+    return float(np.sum((A / na) * (B / nb))) if na > 0 and nb > 0 else float("nan")
 
 
 def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Alignment:
@@ -102,14 +103,14 @@ def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Al
     if not np.all(np.isfinite(L)):
         raise ValueError("the logits W H overflow float64: rescale W or H")
     dec = ce_decomposition(L, data)
-    norm = float(np.linalg.norm(W))
+    norm = frobenius_norm(W)
     has_mm = ref.W_mm is not None
     return Alignment(
         excess=dec.excess,
         norm=norm,
         cos_mm=_cos(W, ref.W_mm) if has_mm else float("nan"),
         cos_shift_mm=_cos(W - ref.W_star, ref.W_mm) if has_mm else float("nan"),
-        dist_F=float(np.linalg.norm(ref.F.project(W) - ref.W_star)) if ref.compatible else float("nan"),
+        dist_F=frobenius_norm(ref.F.project(W) - ref.W_star) if ref.compatible else float("nan"),
         margin=ntp_margin(W, data, H) / norm if norm > 0 and np.any(data.support_sizes < data.V) else float("nan"),
     )
 

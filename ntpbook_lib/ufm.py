@@ -40,6 +40,7 @@ from .validation import (
     check_rng,
     check_strictly_monotone,
     check_support,
+    frobenius_norm,
 )
 
 __all__ = [
@@ -284,8 +285,8 @@ class UFMHistory:
 def _metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> tuple[float, ...]:
     L = W @ H
     cW, cH = corr(W.T), corr(H)
-    return (float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
-            float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
+    return (ce_decomposition(L, data).excess, frobenius_norm(W), frobenius_norm(H),
+            frobenius_norm(project_logits_F(L, data) - ref.L_in),
             _cos(L, ref.L_mm),
             sim(cW, corr(ref.W_mm.T)), sim(cH, corr(ref.H_mm)),
             sim(cW, corr(ref.S_tilde.T)), sim(cH, corr(ref.S_tilde)))

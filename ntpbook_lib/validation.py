@@ -38,6 +38,7 @@ __all__ = [
     "check_strictly_monotone",
     "embedding_scale",
     "rescale",
+    "frobenius_norm",
     "available_memory",
     "check_memory",
     "format_bytes",
@@ -301,6 +302,13 @@ def rescale(X: Any, factor: float, name: str, how: str = "") -> Any:
         raise ValueError(f"{name} {how}is not representable in float64 at this scale (entries of size "
                          f"{top:.3g} × {factor:.3g}): rescale the input")
     return float(Y) if np.ndim(X) == 0 else Y
+
+
+def frobenius_norm(X: Any) -> float:
+    """``‖X‖_F`` without overflow or underflow: ``‖X‖_max · ‖X/‖X‖_max‖_F`` (finite whenever it is representable)."""
+    X = np.asarray(X, dtype=np.float64)
+    top = float(np.max(np.abs(X), initial=0.0))
+    return top * float(np.linalg.norm(X / top)) if top > 0 else 0.0
 
 
 # ------------------------------------------------------------------------------------------- memory
