@@ -149,7 +149,7 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
 
 def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, positive: bool = True
                             ) -> np.ndarray:
-    """A non-empty finite 1-D array, strictly increasing (or decreasing), positive by default: distinct points of a path."""
+    """A non-empty finite 1-D array, strictly increasing (or decreasing) and by default positive: a path."""
     arr = check_array(values, name, ndim=1, nonempty=True)
     if positive and np.any(arr <= 0):
         raise ValueError(f"{name} must be positive, found {arr[arr <= 0][0]}")

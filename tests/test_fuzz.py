@@ -88,7 +88,6 @@ datas = st.builds(make_data, st.integers(0, 6), st.integers(0, 10**6))
 instances = st.tuples(st.integers(0, 6), st.integers(0, 2), st.integers(0, 10**6)).map(
     lambda t: (make_data(t[0], t[2]), make_H(make_data(t[0], t[2]), t[1], t[2])))
 exponents = st.integers(-250, 250)
-bad_scalars = st.sampled_from(BAD_SCALARS)
 
 
 def has_off_support(data: NTPData) -> bool:
@@ -219,7 +218,8 @@ SETTINGS = {
         (lambda b: nl.separability_phase_transition(b, 3, 2, [1.0], 1, _rng()), ()),
         (lambda b: nl.separability_phase_transition(4, b, 2, [1.0], 1, _rng()), ()),
         (lambda b: nl.separability_phase_transition(4, 3, 2, [1.0], 1, _rng(), max_count=b), ())],
-    "cover_probability": [(lambda b: nl.cover_probability(b, 2), BIG), (lambda b: nl.cover_probability(5, b), (0,) + BIG)],
+    "cover_probability": [(lambda b: nl.cover_probability(b, 2), BIG),
+                          (lambda b: nl.cover_probability(5, b), (0,) + BIG)],
     "random_supports": [(lambda b: nl.random_supports(b, 3, 1, _rng()), ()),
                         (lambda b: nl.random_supports(4, b, 1, _rng()), ()),
                         (lambda b: nl.random_supports(4, 3, b, _rng()), (True,))],
@@ -510,6 +510,9 @@ def test_generators_and_constructors(V, m, seed, k):
 
 
 def test_huge_designs_are_refused_with_their_size():
+    """symmetric_supports(24, 8) is a 24×735471 matrix (141 MiB), but measuring it forms m×m objects (TiBs)."""
+    with pytest.raises(ValueError, match=r"m = C\(V,k\) = 735471 contexts.*\d+\.\d TiB"):
+        nl.measure_symmetric_geometry(24, 8)
     with pytest.raises(ValueError, match=r"memory"):
         nl.measure_symmetric_geometry(10**7, 2)
     with pytest.raises(ValueError, match=r"(memory|too many)"):
