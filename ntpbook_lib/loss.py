@@ -65,7 +65,8 @@ def _kl_terms(L: np.ndarray, data: NTPData) -> np.ndarray:
 
     With ``Σ_z p̂_z = Σ_z q_z = 1``, ``KL = Σ_{z∈S_j} p̂_z g(r_z) + Σ_{v∉S_j} q_v`` where ``r_z = log p̂_z − log q_z``
     and ``g(r) = r − 1 + e^{−r} ≥ 0`` (expand ``p̂ g(r) = p̂ log(p̂/q) − p̂ + q``); the off-support mass is one
-    log-sum-exp, ``exp(LSE_{v∉S_j} ℓ_v − LSE_z ℓ_z)``.
+    log-sum-exp, ``exp(LSE_{v∉S_j} ℓ_v − LSE_z ℓ_z)``.  (Where a column of P sums to 1 only within ``atol``, this is
+    the generalised KL ``Σ p̂ log(p̂/q) − Σ p̂ + Σ q``, still ≥ 0.)
     """
     Psp = data.P_sparse
     logq = log_softmax(L)
@@ -90,13 +91,12 @@ class CEDecomposition(NamedTuple):
     ce: float
     entropy: float
     kl: np.ndarray  # (m,) per-context KL divergences, each ≥ 0
+    pi: np.ndarray  # (m,) the context frequencies π̂
 
     @property
     def excess(self) -> float:
         """``CE − H = Σ_j π̂_j KL_j ≥ 0``, the π̂-weighted sum of non-negative terms (never a difference)."""
         return float(self.pi @ self.kl)
-
-    pi: np.ndarray  # (m,) the context frequencies π̂
 
 
 def ce_decomposition(L: np.ndarray, data: NTPData) -> CEDecomposition:
