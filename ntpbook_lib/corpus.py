@@ -9,6 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .data import NTPData
+from .validation import check_int, check_ints
 
 __all__ = ["load_text", "tokenize", "encode", "Tokenized", "context_length_statistics", "ContextStats"]
 
@@ -22,6 +23,9 @@ def load_text(source: str = "python-docs", n_stories: int = 2000) -> str:
     (``pydoc_data.topics``), about 0.5 MB of English.  ``"tinystories"`` (opt-in, downloads): the first
     ``n_stories`` stories of TinyStories (Eldan & Li, 2023) through the Hugging Face ``datasets`` package.
     """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a corpus name (str), got {type(source).__name__}")
+    n_stories = check_int(n_stories, "n_stories", minimum=1)
     if source == "python-docs":
         from pydoc_data.topics import topics
 
@@ -43,14 +47,18 @@ class Tokenized(NamedTuple):
 
 def tokenize(text: str, vocab_size: int | None = None) -> Tokenized:
     """Lower-cased word/punctuation tokens; keeps the ``vocab_size − 1`` most frequent words and maps the rest to ``<unk>``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if vocab_size is not None:
+        vocab_size = check_int(vocab_size, "vocab_size")
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be at least 2 to hold a word and <unk>, got {vocab_size}")
     words = _WORD.findall(text.lower())
     if not words:
         raise ValueError("the text has no tokens")
     freq = Counter(words)
     ranked = [w for w, _ in freq.most_common()]
     if vocab_size is not None and vocab_size < len(ranked):
-        if vocab_size < 2:
-            raise ValueError(f"vocab_size must be at least 2 to hold a word and <unk>, got {vocab_size}")
         ranked = ranked[: vocab_size - 1] + ["<unk>"]
     index = {w: i for i, w in enumerate(ranked)}
     unk = index.get("<unk>", -1)
@@ -81,6 +89,9 @@ class ContextStats(NamedTuple):
 
 def context_length_statistics(tokens: np.ndarray, lengths: list[int] | range, V: int | None = None) -> ContextStats:
     """Sparsity of next-token distributions as the context length t grows (T24 §2, Z24 §2)."""
+    lengths = check_ints(lengths, "lengths", minimum=1)
+    if not lengths:
+        raise ValueError("lengths must list at least one context length")
     rows = []
     for t in lengths:
         data, _ = NTPData.from_tokens(tokens, t, V)

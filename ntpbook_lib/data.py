@@ -14,15 +14,16 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import check_array, check_int, check_memory, check_real
+
 __all__ = ["NTPData"]
 
 _INT64_BITS = 63
 
 
-def _check_count_values(values: np.ndarray) -> None:
+def _check_counts(values: np.ndarray) -> None:
     """Counts must be finite and non-negative."""
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"counts must be finite; found {values[~np.isfinite(values)][0]}")
+    check_array(values, "counts")
     if np.any(values < 0):
         raise ValueError(f"counts must be non-negative; found {values[values < 0][0]}")
 
@@ -31,6 +32,15 @@ def _check_column_sums(colsum: np.ndarray) -> None:
     empty = np.flatnonzero(colsum == 0)
     if empty.size:
         raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
+
+
+def _sparse_real(A: sp.sparray | sp.spmatrix, name: str) -> sp.csc_array:
+    """A sparse matrix of real numbers as a float64 CSC array (complex or non-numeric dtypes are refused)."""
+    if A.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex dtype {A.dtype}")
+    if A.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
+    return sp.csc_array(A, dtype=np.float64)
 
 
 class NTPData:
@@ -43,10 +53,17 @@ class NTPData:
 
     def __init__(self, P: np.ndarray | sp.sparray | sp.spmatrix, pi: np.ndarray, n: int | None = None,
                  *, atol: float = 1e-9) -> None:
-        Psp = sp.csc_array(P, dtype=np.float64)
+        atol = check_real(atol, "atol", nonnegative=True)
+        if sp.issparse(P):
+            Psp = _sparse_real(P, "P")
+        else:
+            Pd = check_array(P, "P", finite=False)
+            if Pd.ndim != 2:
+                raise ValueError(f"P must be a V×m matrix, got an array of shape {Pd.shape}")
+            Psp = sp.csc_array(Pd)
         Psp.sum_duplicates()
         Psp.eliminate_zeros()
-        pi = np.asarray(pi, dtype=np.float64)
+        pi = check_array(pi, "pi", finite=False)
         V, m = Psp.shape
         if pi.shape != (m,):
             raise ValueError(f"pi has shape {pi.shape} but P has m = {m} columns; pi must have shape ({m},)")
@@ -68,11 +85,9 @@ class NTPData:
             raise ValueError("pi must be finite and non-negative")
         if abs(pi.sum() - 1.0) > atol:
             raise ValueError(f"pi must sum to 1, it sums to {pi.sum():.12g}")
-        if n is not None and (int(n) != n or n < 1):
-            raise ValueError(f"n must be a positive integer, got {n}")
         self.P_sparse = Psp
         self.pi = pi
-        self.n = None if n is None else int(n)
+        self.n = None if n is None else check_int(n, "n", minimum=1)
 
     # ----------------------------------------------------------------- derived objects
     @property
@@ -88,6 +103,7 @@ class NTPData:
     @cached_property
     def P(self) -> np.ndarray:
         """Dense V×m matrix of next-token distributions (Z24 §2)."""
+        check_memory(8.0 * self.V * self.m, f"the dense V×m = {self.V}×{self.m} matrix P")
         return self.P_sparse.toarray()
 
     @cached_property
@@ -127,36 +143,50 @@ class NTPData:
     @classmethod
     def from_counts(cls, counts: np.ndarray | sp.sparray | sp.spmatrix) -> "NTPData":
         """Data from a V×m matrix of counts ``n π̂_j p̂_{j,z}``: π̂ ∝ column sums (T24 §2)."""
+        # Sums are formed on counts divided by the largest one, so that counts near float64's limits neither
+        # overflow (1e300 + 1e300) nor lose the ratios that define P and π̂.
         if sp.issparse(counts):
-            C = sp.csc_array(counts, dtype=np.float64)
+            C = _sparse_real(counts, "counts")
             C.sum_duplicates()
             C.eliminate_zeros()
-            _check_count_values(C.data)
-            colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), C.data, C.shape[1])
+            _check_counts(C.data)
+            top = float(C.data.max(initial=0.0))
+            Cn = C.data / top if top > 0 else C.data
+            colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), Cn, C.shape[1])
             _check_column_sums(colsum)
-            P = sp.csc_array((C.data / np.repeat(colsum, np.diff(C.indptr)), C.indices, C.indptr), shape=C.shape)
+            P = sp.csc_array((Cn / np.repeat(colsum, np.diff(C.indptr)), C.indices, C.indptr), shape=C.shape)
+            integral = bool(np.all(C.data == np.round(C.data)))
         else:
-            C = np.asarray(counts, dtype=np.float64)
+            C = check_array(counts, "counts", finite=False)
             if C.ndim != 2:
                 raise ValueError(f"counts must be a V×m matrix, got an array of shape {C.shape}")
-            _check_count_values(C)
-            colsum = C.sum(axis=0)
+            _check_counts(C)
+            top = float(C.max(initial=0.0))
+            Cn = C / top if top > 0 else C
+            colsum = Cn.sum(axis=0)
             _check_column_sums(colsum)
-            P = C / colsum
-        total = colsum.sum()
-        n = int(total) if float(total).is_integer() else None
-        return cls(P, colsum / total, n)
+            P = Cn / colsum
+            integral = bool(np.all(C == np.round(C)))
+        total_n = colsum.sum()
+        with np.errstate(over="ignore"):
+            total = total_n * top
+        n = int(round(total)) if integral and np.isfinite(total) and total < 2**53 else None
+        return cls(P, colsum / total_n, n)
 
     @classmethod
     def from_pairs(cls, contexts: Sequence[Hashable], next_tokens: Sequence[int],
                    V: int | None = None) -> tuple["NTPData", list[Hashable]]:
         """Data from n training pairs ``(x_i, z_i)``; returns it and the distinct contexts in order of first appearance."""
+        if isinstance(contexts, (str, bytes)) or not hasattr(contexts, "__len__"):
+            raise TypeError(f"contexts must be a sequence of hashable contexts, got {type(contexts).__name__}")
+        if isinstance(next_tokens, (str, bytes)) or not hasattr(next_tokens, "__len__"):
+            raise TypeError(f"next_tokens must be a sequence of token ids, got {type(next_tokens).__name__}")
         if len(contexts) != len(next_tokens):
             raise ValueError(f"{len(contexts)} contexts but {len(next_tokens)} next tokens")
         if len(contexts) == 0:
             raise ValueError("no training pairs given")
         z = _as_tokens(next_tokens, V)
-        V = int(z.max()) + 1 if V is None else V
+        V = int(z.max()) + 1 if V is None else check_int(V, "V", minimum=1)
         index: dict[Hashable, int] = {}
         j = np.fromiter((index.setdefault(c, len(index)) for c in contexts), dtype=np.int64, count=len(contexts))
         counts = sp.coo_array((np.ones(len(z)), (z, j)), shape=(V, len(index)))
@@ -171,12 +201,10 @@ class NTPData:
         (distinct contexts in lexicographic order) and an m×t array holding each distinct context.
         """
         tok = _as_tokens(tokens, V)
-        t = int(context_length)
-        if t < 1:
-            raise ValueError(f"context_length must be at least 1, got {context_length}")
+        t = check_int(context_length, "context_length", minimum=1)
         if tok.size <= t:
             raise ValueError(f"a stream of {tok.size} tokens has no window of context length {t}")
-        V = int(tok.max()) + 1 if V is None else V
+        V = int(tok.max()) + 1 if V is None else check_int(V, "V", minimum=1)
         n = tok.size - t
         windows = np.lib.stride_tricks.sliding_window_view(tok, t + 1)  # n×(t+1), no copy
         bits = _bits_per_token(V)
@@ -207,8 +235,9 @@ class NTPData:
 
         Prefixes shorter than ``min_length`` tokens are left out (``min_length=1`` keeps all but the empty one).
         """
-        if min_length < 1:
-            raise ValueError(f"min_length must be at least 1, got {min_length}")
+        min_length = check_int(min_length, "min_length", minimum=1)
+        if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+            raise TypeError(f"sequences must be a sequence of token sequences, got {type(sequences).__name__}")
         contexts: list[tuple[int, ...]] = []
         nxt: list[int] = []
         for seq in sequences:
@@ -222,19 +251,20 @@ class NTPData:
         return data, distinct  # type: ignore[return-value]
 
 
-def _as_tokens(tokens: Sequence[int] | np.ndarray, V: int | None) -> np.ndarray:
+def _as_tokens(tokens: Sequence[int] | np.ndarray, V: int | None, name: str = "tokens") -> np.ndarray:
+    """Token ids as int64: a 1-D array of non-negative integers below ``V`` (and below 2^62)."""
     arr = np.asarray(tokens)
-    if arr.ndim != 1:
-        raise ValueError(f"tokens must be a 1-D sequence, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
-            raise ValueError(f"tokens must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
+    if arr.dtype.kind in "iu" and arr.ndim == 1:  # the common case, without a float64 round trip
+        arr = arr.astype(np.int64)
+    else:
+        arr = check_array(tokens, name, ndim=1, integer=True)
+        if arr.size and np.abs(arr).max() >= 2**62:
+            raise ValueError(f"{name} must be below 2^62, found {arr[np.abs(arr) >= 2**62][0]:g}")
+        arr = arr.astype(np.int64)
     if arr.size and arr.min() < 0:
-        raise ValueError(f"tokens must be non-negative, found {arr.min()}")
+        raise ValueError(f"{name} must be non-negative, found {arr.min()}")
     if V is not None:
-        if V < 1:
-            raise ValueError(f"V must be positive, got {V}")
+        V = check_int(V, "V", minimum=1, maximum=2**62)
         if arr.size and arr.max() >= V:
             raise ValueError(f"token {arr.max()} is out of range for a vocabulary of size V={V}")
     return arr

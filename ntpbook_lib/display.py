@@ -20,7 +20,9 @@ __all__ = ["glue", "table", "build_environment"]
 
 def glue(name: str, value: Any) -> None:
     """Make ``value`` available to the chapter's prose under ``name`` (MyST-NB glue; printed when MyST-NB is absent)."""
-    if not isinstance(name, str) or not name.isidentifier():
+    if not isinstance(name, str):
+        raise TypeError(f"glue name must be a str, got {type(name).__name__}")
+    if not name.isidentifier():
         raise ValueError(f"glue name must be an identifier, got {name!r}")
     if isinstance(value, np.generic):
         value = value.item()
@@ -36,6 +38,11 @@ def glue(name: str, value: Any) -> None:
 def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index: str | None = None,
           digits: int = 4) -> pd.DataFrame:
     """A table of results, one row per mapping (or one column per key); floats to ``digits`` significant digits, missing as –."""
+    from .validation import check_int
+
+    digits = check_int(digits, "digits", minimum=1, maximum=17)  # float64 holds 17 significant digits
+    if index is not None and not isinstance(index, str):
+        raise TypeError(f"index must be a column name (str) or None, got {type(index).__name__}")
     df = pd.DataFrame(rows)
     if df.empty:
         raise ValueError("a table needs at least one row")

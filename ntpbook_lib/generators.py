@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import combinations, combinations_with_replacement
+from itertools import chain, combinations, combinations_with_replacement
 from math import comb
 
 import numpy as np
 from scipy.special import digamma
 
 from .data import NTPData
+from .validation import check_array, check_bool, check_int, check_memory, check_rng, check_support
 
 __all__ = [
     "random_supports",
@@ -22,9 +23,13 @@ __all__ = [
 
 def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A V×m 0/1 support matrix whose column j has exactly ``sizes[j]`` ones at random rows."""
-    if V < 1 or m < 1:
-        raise ValueError(f"V and m must be positive, got V={V}, m={m}")
-    sizes = np.broadcast_to(np.asarray(sizes), (m,))
+    V, m = check_int(V, "V", minimum=1), check_int(m, "m", minimum=1)
+    rng = check_rng(rng)
+    check_memory(8.0 * V * m, f"a V×m = {V}×{m} support matrix")
+    sizes = check_array(sizes, "sizes", integer=True)
+    if sizes.ndim > 1 or sizes.size not in (1, m):
+        raise ValueError(f"sizes must be one integer or one per context (shape ({m},)), got shape {sizes.shape}")
+    sizes = np.broadcast_to(sizes, (m,))
     if np.any(sizes < 1) or np.any(sizes > V):
         raise ValueError(f"support sizes must lie in 1..V={V}, got {np.unique(sizes).tolist()}")
     S = np.zeros((V, m))
@@ -47,16 +52,24 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
     """
     if (max_count is None) == (n is None):
         raise ValueError("give exactly one of max_count (counts uniform on 1..max_count) and n (sample size)")
+    V, m = check_int(V, "V", minimum=1), check_int(m, "m", minimum=1)
+    rng = check_rng(rng)
+    uniform_pi = check_bool(uniform_pi, "uniform_pi")
+    if max_count is not None:
+        max_count = check_int(max_count, "max_count", minimum=1, maximum=2**62)
+    else:
+        n = check_int(n, "n", minimum=1, maximum=2**62)
     if weights not in ("uniform", "exponential"):
         raise ValueError(f"weights must be 'uniform' or 'exponential', got {weights!r}")
-    S = random_supports(V, m, support_size, rng) if S is None else np.asarray(S, dtype=np.float64)
+    if S is None:
+        S = random_supports(V, m, support_size, rng)
+    else:
+        S = check_support(S, need_off_support=False)
     if S.shape != (V, m):
         raise ValueError(f"S has shape {S.shape}, expected ({V}, {m})")
     idx = np.flatnonzero(S.T.ravel())  # support entries, column-major
     counts = np.zeros(m * V)
     if max_count is not None:
-        if max_count < 1:
-            raise ValueError(f"max_count must be at least 1, got {max_count}")
         counts[idx] = rng.integers(1, max_count + 1, size=idx.size)
     else:
         if n < idx.size:
@@ -72,21 +85,25 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
 
 def symmetric_supports(V: int, k: int) -> np.ndarray:
     """The V×C(V,k) support matrix whose columns are all k-subsets of [V] (Z24 Prop. 2, Prop. 5)."""
+    V, k = check_int(V, "V", minimum=1), check_int(k, "k")
     if not 1 <= k <= V:
         raise ValueError(f"k must lie in 1..V={V}, got {k}")
+    check_memory(8.0 * V * V if k < V else 8.0 * V, f"a design with V = {V} tokens")  # C(V, k) ≥ V for k < V
     if comb(V, k) > 10**6:
         raise ValueError(f"C({V},{k}) = {comb(V, k)} columns is too many")
-    cols = list(combinations(range(V), k))
-    S = np.zeros((V, len(cols)))
-    for j, c in enumerate(cols):
-        S[list(c), j] = 1.0
+    check_memory(8.0 * V * comb(V, k), f"the V×C(V,k) = {V}×{comb(V, k)} support matrix")
+    C = comb(V, k)
+    rows = np.fromiter(chain.from_iterable(combinations(range(V), k)), dtype=np.int64, count=C * k)
+    S = np.zeros((V, C))
+    S[rows, np.repeat(np.arange(C), k)] = 1.0  # column j holds the j-th k-subset in lexicographic order
     return S
 
 
 def gaussian_embeddings(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
     """Fixed context embeddings ``H = [h_1 … h_m]`` (d×m) with i.i.d. N(0, 1) entries (T24 App. A)."""
-    if d < 1 or m < 1:
-        raise ValueError(f"d and m must be positive, got d={d}, m={m}")
+    d, m = check_int(d, "d", minimum=1), check_int(m, "m", minimum=1)
+    rng = check_rng(rng)
+    check_memory(8.0 * d * m, f"a d×m = {d}×{m} embedding matrix")
     return rng.standard_normal((d, m))
 
 

@@ -27,6 +27,16 @@ import numpy as np
 
 from .data import NTPData
 from .svm import _project_columns, _spread_and_margin
+from .validation import (
+    check_array,
+    check_bool,
+    check_data,
+    check_int,
+    check_memory,
+    check_real,
+    check_support,
+    embedding_scale,
+)
 
 __all__ = [
     "centered_support",
@@ -44,30 +54,15 @@ __all__ = [
 ]
 
 
-def _check_S(S: np.ndarray) -> np.ndarray:
-    """A validated V×m 0/1 support matrix (float64)."""
-    S = np.asarray(S)
-    if S.ndim != 2 or 0 in S.shape:
-        raise ValueError(f"S must be a non-empty V×m matrix, got shape {S.shape}")
-    if not np.all(np.isin(S, (0, 1))):
-        raise ValueError("S must be binary (0/1): S[z, j] = 1 iff token z follows context j")
-    sizes = S.sum(axis=0)
-    if np.any(sizes == 0):
-        raise ValueError(f"column j={int(np.flatnonzero(sizes == 0)[0])} of S has no support: every context "
-                         "has at least one next token")
-    if np.all(sizes == S.shape[0]):
-        raise ValueError("every column of S is the whole vocabulary: there are no out-of-support tokens, so "
-                         "the NTP-SVM★ has no margin constraints")
-    return S.astype(np.float64)
-
-
 def _support_of(data_or_S: NTPData | np.ndarray) -> np.ndarray:
-    return _check_S(data_or_S.S if isinstance(data_or_S, NTPData) else data_or_S)
+    if isinstance(data_or_S, NTPData):
+        return check_support(data_or_S.S, "the support matrix of data")
+    return check_support(data_or_S, "data_or_S")
 
 
 def centered_support(S: np.ndarray) -> np.ndarray:
     """The centred support matrix ``S̃ = (I − 11ᵀ/V) S`` (Z24 §4.3, the proxy of Prop. 3)."""
-    S = _check_S(S)
+    S = check_support(S)
     return S - S.mean(axis=0, keepdims=True)
 
 
@@ -76,29 +71,22 @@ def logits_in(data: NTPData) -> np.ndarray:
 
     Column j is ``log p̂_{j,z} − (1/S_j) Σ_{z'∈S_j} log p̂_{j,z'}`` on the support and 0 off it.
     """
-    S = data.S > 0
+    S = check_data(data).S > 0
     logP = np.where(S, np.log(np.where(S, data.P, 1.0)), 0.0)
     return np.where(S, logP - logP.sum(axis=0) / data.support_sizes, 0.0)
-
-
-def _check_L(L: np.ndarray, S: np.ndarray) -> np.ndarray:
-    L = np.asarray(L, dtype=np.float64)
-    if L.shape != S.shape:
-        raise ValueError(f"L must be V×m = {S.shape} like the support matrix, got shape {L.shape}")
-    return L
 
 
 def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
     """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support."""
     S = _support_of(data_or_S) > 0
-    L = _check_L(L, S)
+    L = check_array(L, "L", shape=S.shape)
     mean = np.where(S, L, 0.0).sum(axis=0) / S.sum(axis=0)
     return np.where(S, L - mean, 0.0)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
     """``P_𝓕^⊥(L) = L − P_𝓕(L)``: in-support entries replaced by their mean, off-support entries kept."""
-    return _check_L(L, _support_of(data_or_S)) - project_logits_F(L, data_or_S)
+    return check_array(L, "L", shape=_support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
 
 
 # --------------------------------------------------------------------------------------------- NTP-SVM★
@@ -206,7 +194,11 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     convex and symmetric in them), and ``c`` equal columns ``ℓ`` have the nuclear norm of one column ``√c ℓ``.
     Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.
     """
-    S = _check_S(S)
+    S = check_support(S)
+    tol = check_real(tol, "tol", positive=True)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
+    return_info = check_bool(return_info, "return_info")
     uniq, inverse, counts = np.unique(S.T, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     b = np.sqrt(counts.astype(np.float64))
@@ -237,7 +229,7 @@ class Certificate:
 
 def certificate(S: np.ndarray) -> Certificate:
     """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``)."""
-    S = _check_S(S)
+    S = check_support(S)
     A, _ = _polar(centered_support(S))
     worst = float(np.max(A[S == 0]))
     return Certificate(worst < 0, A, worst)
@@ -248,13 +240,19 @@ def mm_embeddings(L: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.nd
 
     They attain ``(‖W‖² + ‖H‖²)/2 = ‖L‖_*``; applied to ``L^mm`` they are ``W^mm``, ``H^mm`` up to a rotation.
     """
-    L = np.asarray(L, dtype=np.float64)
-    if L.ndim != 2:
-        raise ValueError(f"L must be a matrix, got shape {L.shape}")
-    U, s, Vt = np.linalg.svd(L, full_matrices=False)
+    L = check_array(L, "L", ndim=2)  # finite: a non-finite entry would stall LAPACK's SVD
+    rtol = check_real(rtol, "rtol", nonnegative=True, below=1.0)
+    scale = embedding_scale(L, "L")
+    U, s, Vt = np.linalg.svd(L / scale if scale > 0 else L, full_matrices=False)  # L/‖L‖_max: no overflow
     r = int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
-    root = np.sqrt(s[:r])
+    root = np.sqrt(s[:r]) * np.sqrt(scale)
     return U[:, :r] * root, root[:, None] * Vt[:r]
+
+
+def _n_subsets(V: int, k: int) -> int:
+    """``C(V, k)``, after checking that a V×C(V,k) design could be stored at all (``C(V, k) ≥ V`` for 1 ≤ k < V)."""
+    check_memory(8.0 * V * V, f"a design with V = {V} tokens (at least V×V = {V}×{V} entries)")
+    return comb(V, k)
 
 
 @dataclass(frozen=True)
@@ -275,16 +273,36 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
     ``H = √σ Vᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
     ``cos(w_v, h_j) = √((V−k)/(k(V−1)))`` on the support and ``−√(k/((V−k)(V−1)))`` off it.
     """
+    V, k = check_int(V, "V", minimum=2, maximum=2**62), check_int(k, "k")
     if not 1 <= k < V:
         raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
+    check_memory(8.0 * (k + 1), f"cos_contexts for k = {k}")
     overlap = np.arange(k + 1)
     return SymmetricGeometry(
         cos_words=-1.0 / (V - 1),
         cos_contexts=(overlap - k * k / V) / (k - k * k / V),
         cos_in=sqrt((V - k) / (k * (V - 1))),
         cos_out=-sqrt(k / ((V - k) * (V - 1))),
-        norm_ratio=(V - 1) * comb(V - 2, k - 1) / (k * (V - k)),
+        norm_ratio=_norm_ratio(V, k),
     )
+
+
+def _norm_ratio(V: int, k: int) -> float:
+    """``(V−1) C(V−2, k−1) / (k(V−k))``, exactly for moderate V and through ``log B`` beyond; refused past float64."""
+    from math import exp, log
+
+    from scipy.special import betaln
+
+    if V <= 100_000:
+        try:
+            return (V - 1) * comb(V - 2, k - 1) / (k * (V - k))
+        except OverflowError:
+            pass
+    # C(V−2, k−1) = 1 / ((V−1) B(V−k, k)), so the ratio is 1 / (k (V−k) B(V−k, k))
+    log_ratio = -float(betaln(V - k, k)) - log(k) - log(V - k)
+    if log_ratio > 709.0:
+        raise ValueError(f"the norm ratio of Prop. 5 for V={V}, k={k} is about e^{log_ratio:.0f}, beyond float64")
+    return exp(log_ratio)
 
 
 def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.ndarray]:
@@ -295,8 +313,14 @@ def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.nd
     """
     from .generators import symmetric_supports
 
+    V, k = check_int(V, "V", minimum=2, maximum=2**62), check_int(k, "k")
     if not 1 <= k < V:
         raise ValueError(f"need 1 ≤ k < V (k = V leaves no out-of-support token), got V={V}, k={k}")
+    m = _n_subsets(V, k)
+    # dense objects: S, L, the ADMM iterates and SVD factors (about 12 V×m arrays), and the m×m context
+    # cosines, overlaps and their masks (about 4 m×m arrays of 8 bytes)
+    need = 8.0 * (12 * V * m + 4 * float(m) ** 2)
+    check_memory(need, f"measuring the symmetric design V={V}, k={k} (m = C(V,k) = {m} contexts)")
     S = symmetric_supports(V, k)
     L = ntp_svm_logits(S)
     W, H = mm_embeddings(L)

@@ -30,6 +30,11 @@ def set_style() -> None:
 
 def subplots(nrows: int = 1, ncols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
     """``plt.subplots`` sized per panel."""
+    from .validation import check_int, check_real
+
+    nrows, ncols = check_int(nrows, "nrows", minimum=1, maximum=100), check_int(ncols, "ncols", minimum=1, maximum=100)
+    width = check_real(width, "width", positive=True, below=1000.0)  # inches per panel
+    height = check_real(height, "height", positive=True, below=1000.0)
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
 
 
@@ -38,7 +43,9 @@ def heatmap(ax: mpl.axes.Axes, M: np.ndarray, title: str = "", *, xlabel: str = 
             vmin: float | None = None, vmax: float | None = None,
             xticklabels: Sequence[str] | None = None, yticklabels: Sequence[str] | None = None) -> mpl.image.AxesImage:
     """A matrix as a heatmap; diverging colours symmetric around ``center`` when given (logits, cosines)."""
-    M = np.asarray(M, dtype=float)
+    from .validation import check_array
+
+    M = check_array(M, "M", ndim=2, finite=False)  # nan cells are drawn blank
     if center is not None and vmin is None and vmax is None:
         r = float(np.nanmax(np.abs(M - center))) or 1.0
         vmin, vmax = center - r, center + r

@@ -18,8 +18,8 @@ from scipy.linalg import cho_factor, cho_solve
 
 from .data import NTPData
 from .loss import ce_decomposition, ce_loss, log_softmax
-from .separability import _check_H
 from .training import Reference, alignment, implicit_bias_reference
+from .validation import check_array, check_bool, check_decoder, check_embeddings, check_real, check_strictly_monotone
 
 __all__ = ["ridge_solution", "regularization_path", "RegularizationPath", "genie_excess"]
 
@@ -46,13 +46,14 @@ def _objective(W: np.ndarray, data: NTPData, H: np.ndarray, mu: float) -> float:
 def ridge_solution(data: NTPData, H: np.ndarray, mu: float, W0: np.ndarray | None = None,
                    tol: float = 1e-11, return_factor: bool = False):
     """``W_μ = argmin CE(W H) + (μ/2)‖W‖_F²``, by damped Newton (a point of T24 Thm 1's path)."""
-    H = _check_H(data, H)
+    H = check_embeddings(data, H)
     V, d = data.V, H.shape[0]
-    if mu <= 0:
-        raise ValueError(f"mu must be positive, got {mu}")
+    mu = check_real(mu, "mu", positive=True)
+    tol = check_real(tol, "tol", positive=True)
+    return_factor = check_bool(return_factor, "return_factor")
     if V * d > _MAX_VD:
         raise ValueError(f"V·d = {V * d} is too large for the dense Newton solver (at most {_MAX_VD})")
-    W = np.zeros((V, d)) if W0 is None else np.array(W0, dtype=np.float64)
+    W = np.zeros((V, d)) if W0 is None else check_decoder(W0, data, H, "W0").copy()
     f = _objective(W, data, H, mu)
     for _ in range(200):
         G, Hess = _grad_hess(W, data, H, mu)
@@ -98,10 +99,9 @@ def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: Re
                         rtol: float = 1e-9) -> RegularizationPath:
     """``Ŵ_B = argmin_{‖W‖≤B} CE(W H)`` for increasing B (T24 Thm 1): its direction tends to ``W^mm`` and
     its projection on F to ``W*``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``."""
-    H = _check_H(data, H)
-    radii = np.asarray(radii, dtype=np.float64)
-    if radii.ndim != 1 or np.any(radii <= 0) or np.any(np.diff(radii) <= 0):
-        raise ValueError("radii must be a positive, strictly increasing 1-D array")
+    H = check_embeddings(data, H)
+    radii = check_strictly_monotone(radii, "radii")
+    rtol = check_real(rtol, "rtol", positive=True)
     ref = implicit_bias_reference(data, H) if ref is None else ref
     V, d = data.V, H.shape[0]
     G0 = ((np.full((V, data.m), 1.0 / V) - data.P) * data.pi) @ H.T
@@ -140,11 +140,11 @@ def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: Reference | N
     out-of-support logit, so ``CE − H = Σ_j π̂_j log(1 + Σ_{v∉S_j} e^{ℓ*_v − LSE_{S_j} ℓ* + R(ℓ^mm_v − t_j)})
     ≤ C e^{−R}`` with ``C = Σ_j π̂_j Σ_{v∉S_j} exp(ℓ*_{v,j} − LSE_{z∈S_j} ℓ*_{z,j})``.
     """
-    H = _check_H(data, H)
+    H = check_embeddings(data, H)
     ref = implicit_bias_reference(data, H) if ref is None else ref
+    R = check_array(R, "R")
     if ref.W_mm is None or not ref.compatible:
         raise ValueError("the genie point needs NTP_H-compatible and NTP-separable data (T24 Thm 1)")
-    R = np.asarray(R, dtype=np.float64)
     Ls = ref.W_star @ H
     off = data.S == 0
     lse = np.log(np.where(off, 0.0, np.exp(Ls - Ls.max(axis=0))).sum(axis=0)) + Ls.max(axis=0)

@@ -19,6 +19,18 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .data import NTPData
+from .validation import (
+    check_bool,
+    check_data,
+    check_decoder,
+    check_embeddings,
+    check_int,
+    check_memory,
+    check_real,
+    check_rng,
+    embedding_scale,
+    rescale,
+)
 
 __all__ = [
     "DataSubspace",
@@ -35,22 +47,6 @@ __all__ = [
     "PhaseTransition",
     "cover_probability",
 ]
-
-
-def _check_H(data: NTPData, H: np.ndarray) -> np.ndarray:
-    H = np.asarray(H, dtype=np.float64)
-    if H.ndim != 2 or H.shape[1] != data.m:
-        raise ValueError(f"H must be d×m with m = {data.m} columns (one embedding per context), got shape {H.shape}")
-    if not np.all(np.isfinite(H)):
-        raise ValueError("H has non-finite entries")
-    return H
-
-
-def _check_W(W: np.ndarray, data: NTPData, H: np.ndarray) -> np.ndarray:
-    W = np.asarray(W, dtype=np.float64)
-    if W.shape != (data.V, H.shape[0]):
-        raise ValueError(f"W must be V×d = ({data.V}, {H.shape[0]}), got shape {W.shape}")
-    return W
 
 
 def _in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,6 +68,7 @@ def _margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _require_margin_constraints(data: NTPData) -> None:
+    check_data(data)
     if np.all(data.support_sizes == data.V):
         raise ValueError("every context is supported on the whole vocabulary: there are no out-of-support "
                          "tokens, so NTP-separability and the NTP margin are empty notions")
@@ -81,22 +78,32 @@ class DataSubspace:
     """The data subspace ``F ⊂ R^{V×d}`` of T24 eq. (5), with projections ``P_F`` and ``P_⊥``.
 
     ``A(W)`` lists the anchored in-support logit differences ``(e_z − e_a)ᵀ W h_j``; ``F = range(A*)`` and
-    ``P_F = A* (A A*)^+ A``, where ``A A*`` is the small Gram matrix of the generators.
+    ``P_F = A* (A A*)^+ A``, where ``A A*`` is the small Gram matrix of the generators.  F depends on H only up
+    to scale, so everything is computed on ``H/‖H‖_max`` (the operator ``A`` for ``H`` is ``‖H‖_max`` times the
+    one for the scaled H), and the rank is decided relative to the largest eigenvalue of the Gram matrix.
     """
 
     def __init__(self, data: NTPData, H: np.ndarray, rtol: float = 1e-10) -> None:
-        self.H = _check_H(data, H)
+        self.H = check_embeddings(data, H)
+        rtol = check_real(rtol, "rtol", positive=True, below=1.0)
+        self.scale = embedding_scale(self.H)
+        self._Hn = self.H / self.scale if self.scale > 0 else self.H
         self.V, self.d = data.V, self.H.shape[0]
         self.j, self.z, self.a = _in_support_pairs(data)
-        K = self.H.T @ self.H
+        K = self._Hn.T @ self._Hn
         z, a = self.z, self.a
         # ⟨(e_z − e_a)h_jᵀ, (e_z' − e_a')h_kᵀ⟩ = ([z=z'] − [z=a'] − [a=z'] + [a=a']) · h_jᵀh_k
         E = ((z[:, None] == z) * 1.0 - (z[:, None] == a) - (a[:, None] == z) + (a[:, None] == a))
         G = E * K[np.ix_(self.j, self.j)]
         lam, Q = np.linalg.eigh(G) if G.size else (np.zeros(0), np.zeros((0, 0)))
-        keep = lam > rtol * max(lam.max(initial=0.0), 1.0)
+        keep = lam > rtol * lam.max(initial=0.0)
         self._lam, self._Q = lam[keep], Q[:, keep]
-        self.gram = G
+        self._gram = G  # the Gram matrix of the scaled H
+
+    @property
+    def gram(self) -> np.ndarray:
+        """``A A*``, the Gram matrix of the generators ``(e_z − e_a) h_jᵀ`` of F."""
+        return rescale(self._gram, self.scale**2, "the Gram matrix A A*") if self.scale > 0 else self._gram
 
     @property
     def dim(self) -> int:
@@ -113,6 +120,19 @@ class DataSubspace:
         L = W @ self.H
         return L[self.z, self.j] - L[self.a, self.j]
 
+    def _apply_n(self, W: np.ndarray) -> np.ndarray:
+        L = W @ self._Hn
+        return L[self.z, self.j] - L[self.a, self.j]
+
+    def _adjoint_n(self, c: np.ndarray) -> np.ndarray:
+        M = np.zeros((self.V, self.H.shape[1]))
+        np.add.at(M, (self.z, self.j), c)
+        np.add.at(M, (self.a, self.j), -c)
+        return M @ self._Hn.T
+
+    def _pinv_n(self, b: np.ndarray) -> np.ndarray:
+        return self._Q @ ((self._Q.T @ b) / self._lam)
+
     def adjoint(self, c: np.ndarray) -> np.ndarray:
         """``A*(c) = Σ_i c_i (e_{z_i} − e_{a_i}) h_{j_i}ᵀ``."""
         M = np.zeros((self.V, self.H.shape[1]))
@@ -122,11 +142,19 @@ class DataSubspace:
 
     def gram_pinv_apply(self, b: np.ndarray) -> np.ndarray:
         """``(A A*)^+ b``."""
-        return self._Q @ ((self._Q.T @ b) / self._lam)
+        x = self._pinv_n(b)
+        return rescale(x, 1.0 / self.scale**2 if self.scale > 0 else 1.0, "(A A*)^+ b", "(which scales like 1/‖H‖²) ")
+
+    def min_norm_solution(self, b: np.ndarray) -> np.ndarray:
+        """``A^+ b = A*(A A*)^+ b``: the minimum-norm (least-squares) W with ``A(W) = b``; it lies in F and scales
+        like ``1/‖H‖``."""
+        Wn = self._adjoint_n(self._pinv_n(b))
+        return rescale(Wn, 1.0 / self.scale if self.scale > 0 else 1.0, "the minimum-norm solution",
+                       "(which scales like 1/‖H‖) ")
 
     def project(self, W: np.ndarray) -> np.ndarray:
         """``P_F(W)``, the orthogonal projection onto F."""
-        return self.adjoint(self.gram_pinv_apply(self.apply(W)))
+        return self._adjoint_n(self._pinv_n(self._apply_n(W)))
 
     def project_perp(self, W: np.ndarray) -> np.ndarray:
         """``P_⊥(W) = W − P_F(W)``, the orthogonal projection onto ``F^⊥``."""
@@ -136,7 +164,7 @@ class DataSubspace:
     def basis(self) -> np.ndarray:
         """An orthonormal basis of F, as a (dim F)×V×d array."""
         coeffs = self._Q / np.sqrt(self._lam)
-        return np.stack([self.adjoint(c) for c in coeffs.T]) if self.dim else np.zeros((0, self.V, self.d))
+        return np.stack([self._adjoint_n(c) for c in coeffs.T]) if self.dim else np.zeros((0, self.V, self.d))
 
 
 def data_subspace(data: NTPData, H: np.ndarray) -> DataSubspace:
@@ -154,8 +182,15 @@ def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None
 
     When the equations are inconsistent (no NTP_H-compatibility) this is their least-squares solution in F.
     """
-    F = DataSubspace(data, H) if F is None else F
-    return F.adjoint(F.gram_pinv_apply(_log_odds(data, F.j, F.z, F.a)))
+    if F is None:
+        F = DataSubspace(data, H)
+    elif not isinstance(F, DataSubspace):
+        raise TypeError(f"F must be a DataSubspace (from data_subspace(data, H)), got {type(F).__name__}")
+    else:
+        check_data(data)
+        if F.j.size != int(np.sum(data.support_sizes - 1)) or F.V != data.V or F.H.shape[1] != data.m:
+            raise ValueError("F was built for other data (its equations do not match data's supports)")
+    return F.min_norm_solution(_log_odds(data, F.j, F.z, F.a))
 
 
 @dataclass(frozen=True)
@@ -173,10 +208,11 @@ class CompatibilityResult:
 
 def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8) -> CompatibilityResult:
     """NTP_H-compatibility (T24 Def. 1, eq. 4): do some logits ``W h_j`` match every in-support log-odds?"""
+    tol = check_real(tol, "tol", positive=True)
     F = DataSubspace(data, H)
     b = _log_odds(data, F.j, F.z, F.a)
-    W = F.adjoint(F.gram_pinv_apply(b))
-    r = F.apply(W) - b
+    r = F._apply_n(F._adjoint_n(F._pinv_n(b))) - b  # the residual is scale-free: computed on H/‖H‖_max
+    W = F.min_norm_solution(b)
     residual = float(np.linalg.norm(r))
     holds = residual <= tol * (1.0 + float(np.linalg.norm(b)))
     if F.n_equations == 0:
@@ -196,12 +232,20 @@ def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8) -> Compatibil
 def ntp_margin(W: np.ndarray, data: NTPData, H: np.ndarray) -> float:
     """The NTP margin ``min_{j, z∈S_j, v∉S_j} (e_z − e_v)ᵀ W h_j`` (T24 §4; positive iff (6b) holds up to scale)."""
     _require_margin_constraints(data)
-    H = _check_H(data, H)
-    L = _check_W(W, data, H) @ H
+    H = check_embeddings(data, H)
+    W = check_decoder(W, data, H)
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = W @ H
+    if not np.all(np.isfinite(L)):
+        raise ValueError("the logits W H overflow float64: rescale W or H")
     S = data.S > 0
     lowest_in = np.where(S, L, np.inf).min(axis=0)
     highest_out = np.where(S, -np.inf, L).max(axis=0)
-    return float(np.min(lowest_in - highest_out))
+    with np.errstate(over="ignore"):
+        margin = float(np.min(lowest_in - highest_out))
+    if not np.isfinite(margin):
+        raise ValueError("the NTP margin of W overflows float64: rescale W or H")
+    return margin
 
 
 @dataclass(frozen=True)
@@ -238,11 +282,14 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
     the lifted points ``(e_a − e_v) h_jᵀ`` whose combination lies in F.
     """
     _require_margin_constraints(data)
-    H = _check_H(data, H)
-    U, sig, Vt = np.linalg.svd(H, full_matrices=False)
-    r = int(np.sum(sig > 1e-12 * max(sig.max(initial=0.0), 1.0)))
-    if r == 0:
+    H_in = check_embeddings(data, H)
+    explain = check_bool(explain, "explain")
+    scale = embedding_scale(H_in)
+    if scale == 0:
         return SeparabilityResult(False, None, 0.0, "not NTP-separable: H = 0, all logits are equal", [])
+    H = H_in / scale  # the answer is invariant to the scale of H (W^d scales like 1/‖H‖): solve at unit scale
+    U, sig, Vt = np.linalg.svd(H, full_matrices=False)
+    r = int(np.sum(sig > 1e-12 * sig.max(initial=0.0)))
     U, sig, B = U[:, :r], sig[:r], Vt[:r].T  # B = V_r (m×r)
     V = data.V
     je, ze, ae = _in_support_pairs(data)
@@ -262,7 +309,8 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
         W = Y @ np.diag(1.0 / sig) @ U.T  # the minimum-norm W with W H = Y V_rᵀ
         W = DataSubspace(data, H).project_perp(W)  # (6a) to machine precision
         W = W / ntp_margin(W, data, H)  # (6b) with margin exactly 1
-        margin = 1.0 / float(np.linalg.norm(W))
+        margin = scale / float(np.linalg.norm(W))
+        W = rescale(W, 1.0 / scale, "the separating W^d", "(which scales like 1/‖H‖) ")
         msg = (f"NTP-separable: W^d ∈ F^⊥ puts every in-support token at least 1 above every out-of-support "
                f"token ({jm.size} constraints); normalised margin of this witness {margin:.4g}")
         return SeparabilityResult(True, W, margin, msg, [])
@@ -302,21 +350,28 @@ def lemma1_witnesses(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarr
     makes ``W^p H = L^p`` and ``W^d H = S``, whose in-support differences are the log-odds and 0, and whose
     in-minus-out differences are 1.
     """
-    H = _check_H(data, H)
-    if np.linalg.matrix_rank(H) < data.m:
+    H = check_embeddings(data, H)
+    scale = embedding_scale(H)
+    if scale == 0 or np.linalg.matrix_rank(H / scale) < data.m:
         raise ValueError(f"Lemma 1 needs H (d×m = {H.shape}) to have full column rank m = {data.m}")
-    Hp = np.linalg.pinv(H)
+    Hp = rescale(np.linalg.pinv(H / scale), 1.0 / scale, "H^+", "(which scales like 1/‖H‖) ")
     Lp = np.zeros((data.V, data.m))
     Lp[data.S > 0] = np.log(data.P[data.S > 0])
-    return Lp @ Hp, data.S @ Hp
+    with np.errstate(over="ignore", invalid="ignore"):
+        Wp, Wd = Lp @ Hp, data.S @ Hp
+    if not (np.all(np.isfinite(Wp)) and np.all(np.isfinite(Wd))):
+        raise ValueError("the witnesses W^p = L^p H^+, W^d = S H^+ overflow float64 at this scale of H: rescale H")
+    return Wp, Wd
 
 
 def lifted_points(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kesler's construction: the in-minus-out points ``(e_z − e_v) h_jᵀ`` (N×V×d) and the in-support
     differences ``(e_z − e_a) h_jᵀ`` spanning F; NTP-separability asks for a ``W ∈ F^⊥`` with
     ``⟨W, point⟩ ≥ 1`` on every point of the first set."""
-    H = _check_H(data, H)
+    H = check_embeddings(data, H)
     S = data.S > 0
+    n_points = int(np.sum(data.support_sizes * (data.V - data.support_sizes)) + np.sum(data.support_sizes - 1))
+    check_memory(8.0 * n_points * data.V * H.shape[0], f"{n_points} lifted points of size V×d = {data.V}×{H.shape[0]}")
     j, z, v = [], [], []
     for jj, s in enumerate(data.supports):
         out = np.flatnonzero(~S[:, jj])
@@ -361,10 +416,19 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
     Not a theorem: T24 Remark 1 leaves exact thresholds open; this is a Monte-Carlo estimate.
     """
     from .generators import gaussian_embeddings, random_ntp_data
+    from .validation import check_array
 
+    V, m = check_int(V, "V", minimum=2), check_int(m, "m", minimum=1)
+    s = check_int(s, "s")
     if not 1 <= s < V:
         raise ValueError(f"support size s must lie in 1..V−1 = {V - 1} (s = V has no out-of-support tokens)")
-    ratios = np.asarray(ratios, dtype=np.float64)
+    ratios = check_array(ratios, "ratios", ndim=1, nonempty=True)
+    if np.any(ratios <= 0):
+        raise ValueError(f"ratios d/m must be positive, found {ratios[ratios <= 0][0]}")
+    trials = check_int(trials, "trials", minimum=1, maximum=10**6)  # each trial solves an LP
+    rng = check_rng(rng)
+    max_count = check_int(max_count, "max_count", minimum=1)
+    check_memory(8.0 * (float(ratios.max()) * m + 1) * m, f"H with d = {float(ratios.max()) * m:.3g} rows")
     d = np.maximum(1, np.round(ratios * m).astype(np.int64))
     sep = np.zeros(d.size)
     comp = np.zeros(d.size)
@@ -382,6 +446,11 @@ def cover_probability(m: int, d: int) -> float:
     linearly separable through the origin, ``2^{1−m} Σ_{k<d} C(m−1, k)`` (= 1/2 at ``d = m/2``)."""
     from math import comb
 
-    if m < 1 or d < 0:
-        raise ValueError(f"need m ≥ 1 and d ≥ 0, got m={m}, d={d}")
-    return float(sum(comb(m - 1, k) for k in range(min(d, m))) / 2 ** (m - 1))
+    from scipy.special import betainc
+
+    m, d = check_int(m, "m", minimum=1), check_int(d, "d", minimum=0)
+    if d >= m:
+        return 1.0
+    if m > 10_000:  # the binomial CDF P(Bin(m − 1, 1/2) ≤ d − 1) = I_{1/2}(m − d, d), without 10^4-digit integers
+        return float(betainc(float(m - d), float(d), 0.5)) if d > 0 else 0.0
+    return float(sum(comb(m - 1, k) for k in range(d)) / 2 ** (m - 1))

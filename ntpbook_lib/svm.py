@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import NTPData
-from .separability import _check_H, _require_margin_constraints, is_separable
+from .separability import _require_margin_constraints, is_separable
+from .validation import check_bool, check_choice, check_embeddings, check_int, check_real, embedding_scale, rescale
 
 __all__ = ["ntp_svm", "NTPSVMInfo", "svm_residuals"]
 
@@ -142,10 +143,28 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
     Raises ``ValueError`` when the data is not NTP-separable (decided by :func:`is_separable` unless
     ``rank H = m``, which makes it separable by T24 Lemma 1).
     """
-    if method not in ("auto", "active-set", "fista"):
-        raise ValueError(f"method must be 'auto', 'active-set' or 'fista', got {method!r}")
+    method = check_choice(method, "method", ("auto", "active-set", "fista"))
+    tol = check_real(tol, "tol", positive=True)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    return_info = check_bool(return_info, "return_info")
     _require_margin_constraints(data)
-    H = _check_H(data, H)
+    H = check_embeddings(data, H)
+    scale = embedding_scale(H)
+    if scale not in (0.0, 1.0):  # W^mm(cH) = W^mm(H)/c: solve at unit scale, where every tolerance is relative
+        W, info = ntp_svm(data, H / scale, method=method, tol=tol, max_iter=max_iter, return_info=True)
+        how = "(which scales like 1/‖H‖) "
+        W = rescale(W, 1.0 / scale, "W^mm", how)
+        if not return_info:
+            return W
+        c2 = 1.0 / scale**2 if scale**2 > 0 and np.isfinite(scale**2) else None
+        if c2 is None:
+            raise ValueError(f"the dual variables of the NTP-SVM scale like 1/‖H‖² and are not representable "
+                             f"in float64 at ‖H‖_max = {scale:.3g}: rescale H")
+        info = NTPSVMInfo(rescale(info.C, c2, "the dual C", "(which scales like 1/‖H‖²) "), info.method,
+                          info.iterations, rescale(info.objective, c2, "‖W^mm‖²/2"),
+                          rescale(info.dual_objective, c2, "the dual objective"), info.equality_violation,
+                          info.margin_violation, info.complementarity, info.converged)
+        return W, info
     V, m = data.V, data.m
     K = H.T @ H
     sig = np.linalg.svd(H, compute_uv=False)

@@ -21,8 +21,23 @@ from threadpoolctl import threadpool_limits
 
 from .data import NTPData
 from .loss import ce_decomposition
-from .separability import DataSubspace, _check_H, is_compatible, is_separable, ntp_margin
+from .separability import DataSubspace, is_compatible, is_separable, ntp_margin
 from .svm import ntp_svm
+from .validation import (
+    check_array,
+    check_betas,
+    check_bool,
+    check_data,
+    check_decoder,
+    check_device,
+    check_dtype,
+    check_embeddings,
+    check_int,
+    check_memory,
+    check_real,
+    check_rng,
+    frobenius_norm,
+)
 
 __all__ = [
     "cpu_threads",
@@ -71,8 +86,9 @@ def small_problem_threads(device: str | torch.device, work: int):
 
 def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
     """About ``n_records`` distinct step indices in 0..steps, spaced evenly on a log scale."""
-    if steps < 1:
-        raise ValueError(f"steps must be positive, got {steps}")
+    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    n_records = check_int(n_records, "n_records", minimum=1)
+    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
     return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64)])
 
 
@@ -87,7 +103,7 @@ class Reference(NamedTuple):
 
 def implicit_bias_reference(data: NTPData, H: np.ndarray) -> Reference:
     """``W*`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`."""
-    H = _check_H(data, H)
+    H = check_embeddings(data, H)
     F = DataSubspace(data, H)
     comp = is_compatible(data, H)
     sep = bool(is_separable(data, H, explain=False)) if np.any(data.support_sizes < data.V) else False
@@ -106,22 +122,29 @@ class Alignment(NamedTuple):
 
 
 def _cos(A: np.ndarray, B: np.ndarray) -> float:
-    na, nb = np.linalg.norm(A), np.linalg.norm(B)
-    return float(np.sum(A * B) / (na * nb)) if na > 0 and nb > 0 else float("nan")
+    na, nb = frobenius_norm(A), frobenius_norm(B)
+    return float(np.sum((A / na) * (B / nb))) if na > 0 and nb > 0 else float("nan")
 
 
 def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Alignment:
     """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W*`` (T24 Thm 2, Figs 3–5)."""
-    W = np.asarray(W, dtype=np.float64)
-    dec = ce_decomposition(W @ H, data)
-    norm = float(np.linalg.norm(W))
+    H = check_embeddings(data, H)
+    W = check_decoder(W, data, H)
+    if not isinstance(ref, Reference):
+        raise TypeError(f"ref must be a Reference (from implicit_bias_reference), got {type(ref).__name__}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = W @ H
+    if not np.all(np.isfinite(L)):
+        raise ValueError("the logits W H overflow float64: rescale W or H")
+    dec = ce_decomposition(L, data)
+    norm = frobenius_norm(W)
     has_mm = ref.W_mm is not None
     return Alignment(
-        excess=float(data.pi @ dec.kl),
+        excess=dec.excess,
         norm=norm,
         cos_mm=_cos(W, ref.W_mm) if has_mm else float("nan"),
         cos_shift_mm=_cos(W - ref.W_star, ref.W_mm) if has_mm else float("nan"),
-        dist_F=float(np.linalg.norm(ref.F.project(W) - ref.W_star)) if ref.compatible else float("nan"),
+        dist_F=frobenius_norm(ref.F.project(W) - ref.W_star) if ref.compatible else float("nan"),
         margin=ntp_margin(W, data, H) / norm if norm > 0 and np.any(data.support_sizes < data.V) else float("nan"),
     )
 
@@ -175,9 +198,18 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
     drawn from ``rng``) or an array.  The gradient ``(softmax(W H) − P) diag(π̂) Hᵀ`` is formed in closed form
     with a stable softmax, so runs of 10^6 steps stay finite while ``‖W‖`` diverges.
     """
-    H = _check_H(data, H)
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+    H = check_embeddings(data, H)
+    lr = check_real(lr, "lr", positive=True)
+    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    n_records = check_int(n_records, "n_records", minimum=1)
+    progress = check_bool(progress, "progress")
+    betas = check_betas(betas)
+    dtype = check_dtype(dtype)
+    device = check_device(device)
+    if rng is not None:
+        rng = check_rng(rng)
+    if ref is not None and not isinstance(ref, Reference):
+        raise TypeError(f"ref must be a Reference (from implicit_bias_reference), got {type(ref).__name__}")
     V, d = data.V, H.shape[0]
     if isinstance(init, str):
         if init == "zero":
@@ -189,9 +221,10 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
         else:
             raise ValueError(f"init must be 'zero', 'lecun' or an array, got {init!r}")
     else:
-        W0 = np.array(init, dtype=np.float64)
+        W0 = check_array(init, "init", finite=False).copy()
         if W0.shape != (V, d):
             raise ValueError(f"init must be V×d = ({V}, {d}), got shape {W0.shape}")
+        W0 = check_decoder(W0, data, H, "init")
     ref = implicit_bias_reference(data, H) if ref is None else ref
 
     kw = dict(dtype=dtype, device=device)
@@ -206,7 +239,7 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
         opt, name = method([W], lr), getattr(method, "__name__", "custom")
     elif method == "adam":
         opt, name = torch.optim.Adam([W], lr=lr, betas=betas), "adam"
-    elif method in ("gd", "ngd"):
+    elif isinstance(method, str) and method in ("gd", "ngd"):
         name = method
     else:
         raise ValueError(f"method must be 'gd', 'ngd', 'adam' or an optimizer factory, got {method!r}")
@@ -221,6 +254,9 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
     with torch.no_grad(), small_problem_threads(device, V * d * data.m):
         for k in it:
             if k == record[r]:
+                if not bool(torch.isfinite(W).all()):
+                    raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g} is too large "
+                                     f"for this problem")
                 rows.append(alignment(W.cpu().numpy().astype(np.float64), data, H, ref))
                 r += 1
             if k == steps:
@@ -246,5 +282,7 @@ class LogitHistory(NamedTuple):
 
 def train_logits(data: NTPData, steps: int, lr: float = 1.0, n_records: int = 60) -> LogitHistory:
     """GD on the NTP loss over free V×m logits from zero: :func:`train_linear` with ``H = I_m`` (so ``W = L``)."""
+    check_data(data)
+    check_memory(8.0 * data.m * data.m, f"H = I_m with m = {data.m}")
     h = train_linear(data, np.eye(data.m), "gd", lr, steps, n_records=n_records)
     return LogitHistory(h.steps, h.excess, h.norm, h.W)

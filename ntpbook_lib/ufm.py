@@ -35,6 +35,22 @@ from .nuclear_svm import (
     project_logits_F,
 )
 from .training import _cos, _softmax_minus_P, log_schedule, small_problem_threads
+from .validation import (
+    check_array,
+    check_betas,
+    check_bool,
+    check_data,
+    check_device,
+    check_dtype,
+    check_int,
+    check_ints,
+    check_memory,
+    check_real,
+    check_rng,
+    check_strictly_monotone,
+    check_support,
+    frobenius_norm,
+)
 
 __all__ = [
     "corr",
@@ -62,10 +78,14 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------- metrics
 def corr(X: np.ndarray) -> np.ndarray:
-    """The cosine matrix of the columns of X (Z24 §5.3); a zero column has cosine 0 with everything."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a matrix, got shape {X.shape}")
+    """The cosine matrix of the columns of X (Z24 §5.3); a zero column has cosine 0 with everything.
+
+    Scale-free: each column is divided by its largest entry before its norm is formed, so no product
+    overflows or underflows for any finite X.
+    """
+    X = check_array(X, "X", ndim=2)
+    top = np.max(np.abs(X), axis=0, initial=0.0)
+    X = X / np.where(top > 0, top, 1.0)
     norms = np.linalg.norm(X, axis=0)
     Xn = X / np.where(norms > 0, norms, 1.0)
     return Xn.T @ Xn
@@ -78,8 +98,11 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> fl
     ``ddof=1`` divides the two standard deviations by ``N − 1`` but the covariance still by ``N`` (N entries),
     as Z24's public code does (``compute_structural_component``, with ``eps = 1e-5``); then
     ``sim(X, X) = (N − 1)/N`` up to ``eps``, not 1.
+    Computed scale-free: with ``x = a x̂``, ``y = b ŷ`` (``x̂, ŷ`` of largest entry 1) the ratio is
+    ``(σ_x̂ŷ + ε/(ab)) / (σ_x̂ σ_ŷ + ε/(ab))``, and ``ε/(ab)`` is formed in logarithms, so no product overflows.
     """
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    X, Y = check_array(X, "X", nonempty=True), check_array(Y, "Y", nonempty=True)
+    eps = check_real(eps, "eps", nonnegative=True)
     if X.shape != Y.shape:
         raise ValueError(f"sim compares matrices of one shape, got {X.shape} and {Y.shape}")
     if ddof not in (0, 1):
@@ -87,9 +110,29 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> fl
     N = X.size
     if N - ddof < 1:
         raise ValueError(f"ddof={ddof} needs at least {ddof + 1} entries, got {N}")
-    x, y = X.ravel() - X.mean(), Y.ravel() - Y.mean()
-    sd = np.sqrt(np.sum(x * x) / (N - ddof) * np.sum(y * y) / (N - ddof))
-    return float((np.mean(x * y) + eps) / (sd + eps))
+    (x, a), (y, b) = _centered_unit(X), _centered_unit(Y)
+    if eps == 0 and (a == 0 or b == 0):
+        raise ValueError("sim with eps = 0 is undefined (0/0) when X or Y is constant")
+    if a == 0 or b == 0:
+        return 1.0  # σ_XY = σ_X σ_Y = 0: the ratio is ε/ε
+    cov = float(np.mean(x * y))
+    var = float(np.sqrt(np.mean(x * x) * np.mean(y * y))) * N / (N - ddof)
+    if eps == 0:
+        return cov / var
+    log_t = np.log(eps) - np.log(a) - np.log(b)
+    if log_t > 700.0:  # ε/(ab) beyond float64: the ratio is 1 to rounding
+        return 1.0
+    t = float(np.exp(log_t))
+    return float((cov + t) / (var + t))
+
+
+def _centered_unit(X: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(x̂, a)`` with ``X − mean X = a x̂`` and ``max |x̂| = 1`` (``a = 0`` for a constant X), without overflow."""
+    top = float(np.max(np.abs(X)))
+    Xs = X.ravel() / top if top > 0 else X.ravel()
+    x = Xs - Xs.mean()
+    u = float(np.max(np.abs(x)))
+    return (x / u if u > 0 else x), top * u
 
 
 class CollapseCosines(NamedTuple):
@@ -129,7 +172,9 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
         raise ValueError(f"sim_corr compares two matrices with m columns each, got {X.shape} and {Y.shape}")
     m2 = X.shape[1] ** 2
 
-    def unit(M: np.ndarray) -> np.ndarray:
+    def unit(M: np.ndarray) -> np.ndarray:  # unit columns, scaled first so that no norm overflows
+        top = np.max(np.abs(M), axis=0)
+        M = M / np.where(top > 0, top, 1.0)
         n = np.linalg.norm(M, axis=0)
         return M / np.where(n > 0, n, 1.0)
 
@@ -139,6 +184,7 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     cxx = np.sum((Xn @ Xn.T) ** 2) / m2 - mx * mx
     cyy = np.sum((Yn @ Yn.T) ** 2) / m2 - my * my
     return float((cxy + eps) / (np.sqrt(max(cxx, 0.0) * max(cyy, 0.0)) + eps))
+
 
 
 # ------------------------------------------------------------------------------ problem (8) by APG
@@ -184,12 +230,19 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     restart, and a duality-gap stop relative to the objective minus the entropy:
     ``gap ≤ tol · (CE(L) − H + λ‖L‖_*)``.  ``L0`` warm-starts (a path goes λ downwards).
     """
-    if not lam > 0:
-        raise ValueError(f"lam must be positive, got {lam}")
+    check_data(data)
+    lam = check_real(lam, "lam", positive=True)
+    tol = check_real(tol, "tol", positive=True)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     V, m = data.V, data.m
-    L = np.zeros((V, m)) if L0 is None else np.array(L0, dtype=np.float64)
-    if L.shape != (V, m):
-        raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L.shape}")
+    if L0 is None:
+        L = np.zeros((V, m))
+    else:  # finite: a non-finite entry would stall LAPACK's SVD
+        L = check_array(L0, "L0", finite=False).copy()
+        if L.shape != (V, m):
+            raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L.shape}")
+        L = check_array(L, "L0")
     step = 2.0 / float(data.pi.max())
     P, insupp = torch.from_numpy(data.P), torch.from_numpy(data.S > 0)
     Y, t = L.copy(), 1.0
@@ -233,10 +286,19 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     ``L_λ = L^in + R(λ) L^mm`` with ``R`` affine in ``log λ``, as the theory suggests), which roughly halves
     the iterations at small ``λ``.  ``L = 0`` for ``λ ≥ ‖∇CE(0)‖_op``, where the direction metrics are nan.
     """
-    lams = np.sort(np.asarray(lams, dtype=np.float64))[::-1]
-    if lams.size == 0 or not np.all(lams > 0):
-        raise ValueError("lams must be a non-empty list of positive numbers")
-    L_mm = ntp_svm_logits(data.S) if L_mm is None else np.asarray(L_mm, dtype=np.float64)
+    check_data(data)
+    lams = check_array(lams, "lams", ndim=1, nonempty=True)
+    if np.any(lams <= 0):
+        raise ValueError(f"lams must be positive, found {lams[lams <= 0][0]}")
+    lams = check_strictly_monotone(np.sort(lams)[::-1], "lams (sorted)", increasing=False)
+    tol = check_real(tol, "tol", positive=True)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    if L_mm is None:
+        L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data"))
+    else:
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m))
+        if not np.any(L_mm):
+            raise ValueError("L_mm must not be zero")
     mm = L_mm / np.linalg.svd(L_mm, compute_uv=False).sum()
     L_in = logits_in(data)
     rows, Ls = [], []
@@ -331,6 +393,7 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
 
     ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
     """
+    check_data(data)
     if L_mm is None:
         L_mm = ntp_svm_logits(data.S, **svm_options)
     elif np.shape(L_mm) != (data.V, data.m):
@@ -393,14 +456,16 @@ class GeometryMetrics(NamedTuple):
 
 def geometry_metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMReference) -> GeometryMetrics:
     """Excess loss, norms, ``‖P_𝓕 L − L^in‖``, ``cos(L, L^mm)`` and ``sim`` to theory and proxy (Z24 §5.3)."""
-    W, H = np.asarray(W, dtype=np.float64), np.asarray(H, dtype=np.float64)
-    if W.ndim != 2 or H.ndim != 2 or W.shape[0] != data.V or H.shape[1] != data.m or W.shape[1] != H.shape[0]:
+    check_data(data)
+    W = check_array(W, "W", ndim=2, finite=True)
+    H = check_array(H, "H", ndim=2, finite=True)
+    if W.shape[0] != data.V or H.shape[1] != data.m or W.shape[1] != H.shape[0]:
         raise ValueError(f"need W of shape (V={data.V}, d) and H of shape (d, m={data.m}), "
                          f"got {W.shape} and {H.shape}")
     L = W @ H
     return GeometryMetrics(
-        float(data.pi @ ce_decomposition(L, data).kl), float(np.linalg.norm(W)), float(np.linalg.norm(H)),
-        float(np.linalg.norm(project_logits_F(L, data) - ref.L_in)),
+        ce_decomposition(L, data).excess, frobenius_norm(W), frobenius_norm(H),
+        frobenius_norm(project_logits_F(L, data) - ref.L_in),
         _cos(L, ref.L_mm),
         sim_corr(W.T, ref.W_mm.T), sim_corr(H, ref.H_mm),
         sim_corr(W.T, ref.S_tilde.T), sim_corr(H, ref.S_tilde))
@@ -460,13 +525,30 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
     ``W, H`` start i.i.d. ``N(0, init_scale²)`` from ``rng`` (zero is a saddle point).  Metrics are recorded on
     a log-spaced schedule, and ``(W, H)`` at the steps listed in ``snapshots``.
     """
+    check_data(data)
     V, m = data.V, data.m
-    if d < 1:
-        raise ValueError(f"d must be positive, got {d}")
-    if weight_decay < 0 or lr <= 0:
-        raise ValueError(f"need weight_decay ≥ 0 and lr > 0, got {weight_decay} and {lr}")
-    if method == "sgd" and (batch_size is None or not 1 <= batch_size <= m):
-        raise ValueError(f"method='sgd' needs batch_size in 1..m={m}, got {batch_size}")
+    d = check_int(d, "d", minimum=1)
+    weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
+    lr = check_real(lr, "lr", positive=True)
+    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    rng = check_rng(rng)
+    init_scale = check_real(init_scale, "init_scale", positive=True)
+    n_records = check_int(n_records, "n_records", minimum=1)
+    betas = check_betas(betas)
+    dtype, device = check_dtype(dtype), check_device(device)
+    progress = check_bool(progress, "progress")
+    snapshots = check_ints(snapshots, "snapshots", minimum=0)
+    if any(s > steps for s in snapshots):
+        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
+    check_memory(8.0 * 6 * (V * d + d * m), f"the factors W (V×d = {V}×{d}) and H (d×m = {d}×{m})")
+    if ref is not None and not isinstance(ref, UFMReference):
+        raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
+    if method == "sgd":
+        if batch_size is None:
+            raise ValueError(f"method='sgd' needs batch_size in 1..m={m}, got None")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
+        if batch_size > m:
+            raise ValueError(f"method='sgd' needs batch_size in 1..m={m}, got {batch_size}")
     ref = ufm_reference(data) if ref is None else ref
     kw = dict(dtype=dtype, device=device)
     W = torch.tensor(init_scale * rng.standard_normal((V, d)), **kw)
@@ -479,7 +561,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
         opt, name = method([W, H], lr), getattr(method, "__name__", "custom")
     elif method == "adam":
         opt, name = torch.optim.Adam([W, H], lr=lr, betas=betas), "adam"
-    elif method in ("gd", "sgd"):
+    elif isinstance(method, str) and method in ("gd", "sgd"):
         name = method
     else:
         raise ValueError(f"method must be 'gd', 'sgd', 'adam' or an optimizer factory, got {method!r}")
@@ -495,6 +577,9 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, method: str | O
     with torch.no_grad(), small_problem_threads(device, V * d * m):
         for k in it:
             if k == record[r] or k in snaps:
+                if not (bool(torch.isfinite(W).all()) and bool(torch.isfinite(H).all())):
+                    raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g}, "
+                                     f"init_scale = {init_scale:g} or weight_decay = {weight_decay:g} is too large")
                 Wn, Hn = W.cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64)
                 if k in snaps:
                     saved[k] = (Wn.copy(), Hn.copy())

@@ -107,3 +107,25 @@ def test_restricted_loss_is_the_full_loss_when_supports_are_full():
     L = np.random.default_rng(0).standard_normal((3, 2))
     assert restricted_ce_loss(L, data) == pytest.approx(ce_loss(L, data), rel=1e-13)
     assert np.isfinite(restricted_ce_loss(1e6 * L, data))
+
+
+def _extreme_counts(c):
+    """Tiny probabilities (1/c) next to ordinary ones, and counts near float64's limits."""
+    return NTPData.from_counts(np.array([[c, 1.0, 0.0], [1.0, 0.0, 3.0], [0.0, c, 1.0], [0.0, 0.0, 0.0]]))
+
+
+def test_excess_is_non_negative_on_extreme_logits():
+    """CE − H = Σ_j π̂_j KL_j is a sum of non-negative terms: never negative, also where softmax reproduces p̂
+    to rounding (logits log p̂ plus a common shift) or the off-support mass underflows (margins of 10^4)."""
+    rng = np.random.default_rng(3)
+    datasets = (_data(1), _data(2, V=5, m=4, s=1), _data(3, V=4, m=6, s=4), _extreme_counts(1e15),
+                _extreme_counts(1e200))
+    for data in datasets:
+        logP = np.log(np.where(data.S > 0, data.P, 1.0))
+        for shift in (0.0, 1e-3, 50.0, -700.0):
+            for gap in (0.0, 40.0, 1e4, 1e300):
+                L = np.where(data.S > 0, logP + shift, logP.min() + shift - gap)
+                L = L + rng.standard_normal(L.shape) * 1e-16
+                dec = ce_decomposition(L, data)
+                assert np.all(dec.kl >= 0) and dec.excess >= 0, (shift, gap, dec.kl)
+                assert ce_loss(L, data) - data.entropy >= 0

@@ -1,0 +1,352 @@
+"""The one place where arguments of the public functions are checked.
+
+Every public entry point passes its arguments through these checkers before computing anything, so that bad
+input fails early with a ``ValueError`` (or a ``TypeError`` for an argument of the wrong Python type) that
+names the argument and says what is wrong, and nothing non-finite reaches LAPACK or an iterative solver.
+Besides the checks, two numerical helpers live here because several modules need them:
+:func:`embedding_scale` / :func:`rescale` (answers that scale like ``1/‖H‖`` are computed on ``H/‖H‖_max`` and
+scaled back, refusing results float64 cannot represent) and :func:`check_memory` (dense objects are sized
+before they are allocated).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "check_int",
+    "check_ints",
+    "check_real",
+    "check_bool",
+    "check_choice",
+    "check_array",
+    "check_data",
+    "check_betas",
+    "check_dtype",
+    "check_device",
+    "check_rng",
+    "check_embeddings",
+    "check_decoder",
+    "check_logits",
+    "check_support",
+    "check_strictly_monotone",
+    "embedding_scale",
+    "rescale",
+    "frobenius_norm",
+    "available_memory",
+    "check_memory",
+    "format_bytes",
+]
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+# ------------------------------------------------------------------------------------------ scalars
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer-valued number (``3`` or ``3.0``, not ``3.5``, ``True`` or ``"3"``) within ``[minimum, maximum]``."""
+    if not _is_number(value):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if isinstance(value, (int, np.integer)):
+        v = int(value)
+    else:
+        f = float(value)
+        if not np.isfinite(f):
+            raise ValueError(f"{name} must be a finite integer, got {value!r}")
+        if not f.is_integer():
+            raise ValueError(f"{name} must be an integer, got {value!r} (it is not truncated)")
+        v = int(f)
+    if minimum is not None and v < minimum:
+        what = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f"at least {minimum}"
+        raise ValueError(f"{name} must be {what} (an integer ≥ {minimum}), got {value!r}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return v
+
+
+def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False,
+               below: float | None = None, finite: bool = True) -> float:
+    """A real number (not ``bool``, ``str`` or ``None``): finite unless ``finite=False``; optionally ``> 0``,
+    ``≥ 0`` and ``< below``."""
+    if not _is_number(value):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be positive ({name} > 0), got {value!r}")
+    if nonnegative and not v >= 0:
+        raise ValueError(f"{name} must be non-negative ({name} ≥ 0), got {value!r}")
+    if below is not None and not v < below:
+        raise ValueError(f"{name} must be below {below:g}, got {value!r}")
+    return v
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A ``bool`` (or NumPy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
+    """One of the named ``options``."""
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(o) for o in options)
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+# ------------------------------------------------------------------------------------------- arrays
+def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int, ...] | None = None,
+                finite: bool = True, integer: bool = False, nonempty: bool = False) -> np.ndarray:
+    """A real float64 copy-or-view of ``A``: right ``ndim``/``shape``, finite, integer-valued on request.
+
+    Booleans and integers are accepted as numbers; complex values are refused (their imaginary part would be
+    lost), and so is anything NumPy cannot read as numbers.
+    """
+    if sp.issparse(A):
+        raise TypeError(f"{name} must be a dense array, got a sparse {type(A).__name__}")
+    if hasattr(A, "detach") and hasattr(A, "cpu"):  # a torch tensor
+        A = A.detach().cpu().numpy()
+    try:
+        arr = np.asarray(A)
+    except (ValueError, TypeError) as err:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of numbers ({err})") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}") from None
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if finite and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name} has non-finite entries (first at index {tuple(int(i) for i in bad)}: "
+                         f"{arr[tuple(bad)]})")
+    if integer and not np.all(arr == np.round(arr)):
+        raise ValueError(f"{name} must hold integers, found {arr[arr != np.round(arr)].ravel()[0]}")
+    return arr
+
+
+def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, positive: bool = True
+                            ) -> np.ndarray:
+    """A non-empty finite 1-D array, strictly increasing (or decreasing) and by default positive: a path."""
+    arr = check_array(values, name, ndim=1, nonempty=True)
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive, found {arr[arr <= 0][0]}")
+    steps = np.diff(arr) if increasing else -np.diff(arr)
+    if np.any(steps <= 0):
+        i = int(np.flatnonzero(steps <= 0)[0])
+        raise ValueError(f"{name} must be strictly {'increasing' if increasing else 'decreasing'} (distinct "
+                         f"values), but entries {i} and {i + 1} are {arr[i]!r} and {arr[i + 1]!r}")
+    return arr
+
+
+# --------------------------------------------------------------------------------- library objects
+def check_data(data: Any, name: str = "data"):
+    """An :class:`~ntpbook_lib.data.NTPData` (``TypeError`` for anything else)."""
+    from .data import NTPData
+
+    if not isinstance(data, NTPData):
+        raise TypeError(f"{name} must be an NTPData, got {type(data).__name__}")
+    return data
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A NumPy ``Generator``, as made by ``np.random.default_rng(seed)`` (``TypeError`` for anything else)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, e.g. np.random.default_rng(seed); "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def check_embeddings(data: Any, H: Any, name: str = "H") -> np.ndarray:
+    """Fixed context embeddings ``H``: a finite real d×m matrix, one column per context of ``data``."""
+    data = check_data(data)
+    H = check_array(H, name, finite=False)
+    if H.ndim != 2 or H.shape[1] != data.m or H.shape[0] < 1:
+        raise ValueError(f"{name} must be d×m with m = {data.m} columns (one embedding per context) and d ≥ 1, "
+                         f"got shape {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError(f"{name} has non-finite entries")
+    return H
+
+
+def check_decoder(W: Any, data: Any, H: np.ndarray, name: str = "W") -> np.ndarray:
+    """A finite real decoder ``W`` of shape V×d."""
+    W = check_array(W, name, finite=False)
+    if W.shape != (data.V, H.shape[0]):
+        raise ValueError(f"{name} must be V×d = ({data.V}, {H.shape[0]}), got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{name} has non-finite entries")
+    return W
+
+
+def check_logits(L: Any, data: Any, name: str = "logits"):
+    """Finite real V×m logits, a NumPy array (returned as float64) or a torch tensor (an integer or boolean
+    tensor is returned as float64, so that ``P`` and ``π̂`` are never cast to an integer dtype)."""
+    import torch
+
+    data = check_data(data)
+    if isinstance(L, torch.Tensor):
+        if L.is_complex():
+            raise ValueError(f"{name} must be real, got complex dtype {L.dtype}")
+        if tuple(L.shape) != (data.V, data.m):
+            raise ValueError(f"{name} have shape {tuple(L.shape)}, expected V×m = ({data.V}, {data.m})")
+        if not L.is_floating_point():
+            L = L.to(torch.float64)
+        if not bool(torch.isfinite(L).all()):
+            raise ValueError(f"{name} have non-finite entries")
+        return L
+    L = check_array(L, name, finite=False)
+    if L.shape != (data.V, data.m):
+        raise ValueError(f"{name} have shape {L.shape}, expected V×m = ({data.V}, {data.m})")
+    if not np.all(np.isfinite(L)):
+        raise ValueError(f"{name} have non-finite entries")
+    return L
+
+
+def check_support(S: Any, name: str = "S", *, need_off_support: bool = True) -> np.ndarray:
+    """A V×m 0/1 support matrix (float64) whose every column is non-empty; with ``need_off_support``, some
+    column must leave a token out (else the margin problems have no constraint)."""
+    S = check_array(S, name, finite=False)
+    if S.ndim != 2 or 0 in S.shape:
+        raise ValueError(f"{name} must be a non-empty V×m matrix, got shape {S.shape}")
+    if not np.all((S == 0) | (S == 1)):
+        raise ValueError(f"{name} must be binary (0/1): {name}[z, j] = 1 iff token z follows context j")
+    sizes = S.sum(axis=0)
+    if np.any(sizes == 0):
+        raise ValueError(f"column j={int(np.flatnonzero(sizes == 0)[0])} of {name} has no support: every "
+                         "context has at least one next token")
+    if need_off_support and np.all(sizes == S.shape[0]):
+        raise ValueError(f"every column of {name} is the whole vocabulary: there are no out-of-support tokens, "
+                         "so the NTP-SVM★ has no margin constraints")
+    return S
+
+
+def check_betas(betas: Any, name: str = "betas") -> tuple[float, float]:
+    """Adam's ``(β₁, β₂)``, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{name} must be a pair (β1, β2), got {betas!r}")
+    return tuple(check_real(b, f"{name}[{i}]", nonnegative=True, below=1.0) for i, b in enumerate(betas))
+
+
+def check_dtype(dtype: Any, name: str = "dtype"):
+    """A real floating torch dtype."""
+    import torch
+
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"{name} must be a real floating torch dtype (e.g. torch.float64), got {dtype!r}")
+    return dtype
+
+
+def check_device(device: Any, name: str = "device") -> str:
+    """A torch device, given as a string (``"cpu"``, ``"cuda"``) or a ``torch.device``."""
+    import torch
+
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"{name} must be a string such as 'cpu' or a torch.device, got {type(device).__name__}")
+    try:
+        torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"{name} {device!r} is not a torch device ({err})") from None
+    return device
+
+
+# ------------------------------------------------------------------------------------------ scaling
+def embedding_scale(H: np.ndarray, name: str = "H") -> float:
+    """``‖H‖_max``, the scale on which answers that are homogeneous in ``H`` are computed (``H/‖H‖_max``).
+
+    A non-zero ``H`` whose largest entry is below float64's normal range (about 2.2e-308) is refused: its
+    entries have already lost precision, so no answer computed from them could be trusted.
+    """
+    s = float(np.max(np.abs(H), initial=0.0))
+    if 0 < s < _TINY:
+        raise ValueError(f"{name} has largest entry {s:.3g} in magnitude, below float64's normal range "
+                         f"({_TINY:.3g}): its entries are subnormal and have lost precision; rescale {name}")
+    return s
+
+
+def rescale(X: Any, factor: float, name: str, how: str = "") -> Any:
+    """``X · factor`` for an answer computed at unit scale, refused when float64 cannot represent the result:
+    an entry overflows, or an entry that is significant at unit scale underflows to a subnormal or zero."""
+    if factor == 1.0:
+        return X
+    Xa = np.asarray(X, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        Y = Xa * factor
+    top = float(np.max(np.abs(Xa), initial=0.0))
+    significant = np.abs(Xa) > np.finfo(np.float64).eps * top
+    if not np.all(np.isfinite(Y)) or np.any(np.abs(Y[significant]) < _TINY):
+        raise ValueError(f"{name} {how}is not representable in float64 at this scale (entries of size "
+                         f"{top:.3g} × {factor:.3g}): rescale the input")
+    return float(Y) if np.ndim(X) == 0 else Y
+
+
+def frobenius_norm(X: Any) -> float:
+    """``‖X‖_F`` without overflow or underflow: ``‖X‖_max · ‖X/‖X‖_max‖_F`` (finite whenever it is representable)."""
+    X = np.asarray(X, dtype=np.float64)
+    top = float(np.max(np.abs(X), initial=0.0))
+    return top * float(np.linalg.norm(X / top)) if top > 0 else 0.0
+
+
+# ------------------------------------------------------------------------------------------- memory
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, free pages elsewhere)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    try:  # pragma: no cover - not Linux
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 2**63 - 1
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in binary units (``17.6 GiB``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse a computation whose dense objects need more than the memory available, before allocating them."""
+    avail = available_memory()
+    if nbytes > avail:
+        raise ValueError(f"{what} needs about {format_bytes(nbytes)} of memory, more than the "
+                         f"{format_bytes(avail)} available")
+
+
+def check_ints(values: Iterable[Any], name: str, *, minimum: int | None = None) -> list[int]:
+    """Each value of an iterable through :func:`check_int`."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers, got {type(values).__name__}")
+    return [check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values)]
+

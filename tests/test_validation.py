@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ntpbook_lib import NTPData
+from ntpbook_lib.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_data,
+    check_int,
+    check_logits,
+    check_memory,
+    check_real,
+    check_rng,
+    check_strictly_monotone,
+    check_support,
+    embedding_scale,
+    format_bytes,
+    frobenius_norm,
+    rescale,
+)
+
+
+def test_integers_are_checked_not_truncated():
+    assert check_int(3, "n") == 3 and check_int(3.0, "n") == 3 and check_int(np.int32(3), "n") == 3
+    for bad, err in [(1.5, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+                     ("3", TypeError), (None, TypeError), (True, TypeError), (3 + 0j, TypeError)]:
+        with pytest.raises(err, match="n must"):
+            check_int(bad, "n")
+    with pytest.raises(ValueError, match="n must be positive"):
+        check_int(0, "n", minimum=1)
+    with pytest.raises(ValueError, match="at most 5"):
+        check_int(6, "n", maximum=5)
+
+
+def test_reals_name_the_bound_they_miss():
+    assert check_real(2, "tol", positive=True) == 2.0
+    with pytest.raises(ValueError, match=r"tol must be positive \(tol > 0\)"):
+        check_real(0.0, "tol", positive=True)
+    with pytest.raises(ValueError, match="finite"):
+        check_real(float("nan"), "tol", nonnegative=True)
+    with pytest.raises(ValueError, match="non-negative"):
+        check_real(-1e-300, "weight_decay", nonnegative=True)
+    with pytest.raises(ValueError, match="below 1"):
+        check_real(1.0, "beta", below=1.0)
+    with pytest.raises(TypeError):
+        check_real("0.1", "lr")
+    assert check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(TypeError):
+        check_bool(1, "flag")
+    with pytest.raises(ValueError, match="'a', 'b'"):
+        check_choice("c", "method", ("a", "b"))
+
+
+def test_arrays():
+    np.testing.assert_array_equal(check_array([[1, 2]], "A", ndim=2), [[1.0, 2.0]])
+    assert check_array(torch.ones(2, dtype=torch.int64), "A").dtype == np.float64
+    with pytest.raises(ValueError, match="complex"):
+        check_array(np.ones(2) + 1j, "A")
+    with pytest.raises(TypeError, match="real numbers"):
+        check_array(["a", "b"], "A")
+    with pytest.raises(ValueError, match="rectangular"):
+        check_array([[1.0], [1.0, 2.0]], "A")
+    with pytest.raises(ValueError, match=r"A has non-finite entries \(first at index \(1,\)"):
+        check_array([0.0, np.inf], "A")
+    with pytest.raises(ValueError, match="must hold integers"):
+        check_array([1.0, 1.5], "sizes", integer=True)
+    with pytest.raises(ValueError, match="2-D"):
+        check_array(np.ones(3), "A", ndim=2)
+    with pytest.raises(ValueError, match="strictly decreasing"):
+        check_strictly_monotone([0.3, 0.1, 0.1], "lams", increasing=False)
+    with pytest.raises(ValueError, match="positive"):
+        check_strictly_monotone([0.0, 1.0], "radii")
+
+
+def test_library_objects():
+    data = NTPData(np.eye(2), np.full(2, 0.5))
+    assert check_data(data) is data
+    with pytest.raises(TypeError, match="data must be an NTPData"):
+        check_data(np.eye(2))
+    with pytest.raises(TypeError, match="Generator"):
+        check_rng(np.random.RandomState(0))
+    L = check_logits(torch.tensor([[1, 2], [3, 4]]), data)
+    assert L.dtype == torch.float64
+    with pytest.raises(ValueError, match="non-finite"):
+        check_logits(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), data)
+    with pytest.raises(ValueError, match="binary"):
+        check_support([[1, 0.5], [0, 1]])
+    with pytest.raises(ValueError, match="whole vocabulary"):
+        check_support(np.ones((2, 2)))
+    assert check_support(np.ones((2, 2)), need_off_support=False).shape == (2, 2)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(-300, 300), st.integers(0, 10**6))
+def test_frobenius_norm_never_overflows(k, seed):
+    X = np.random.default_rng(seed).standard_normal((3, 4))
+    assert frobenius_norm(X * 10.0**k) == pytest.approx(np.linalg.norm(X) * 10.0**k, rel=1e-13)
+
+
+def test_scale_helpers():
+    assert embedding_scale(np.array([[0.0, -3.0]])) == 3.0 and embedding_scale(np.zeros((2, 2))) == 0.0
+    with pytest.raises(ValueError, match="subnormal"):
+        embedding_scale(np.array([[1e-310]]))
+    np.testing.assert_array_equal(rescale(np.array([1.0, 2.0]), 1e-3, "W"), [1e-3, 2e-3])
+    with pytest.raises(ValueError, match="not representable in float64"):
+        rescale(np.array([1e10]), 1e300, "W")
+    with pytest.raises(ValueError, match="not representable in float64"):
+        rescale(np.array([1e-10, 1.0]), 1e-300, "W")
+
+
+def test_memory_guard_names_the_size():
+    assert format_bytes(17.6 * 2**30) == "17.6 GiB" and format_bytes(512) == "512 B"
+    check_memory(1024, "a small array")
+    with pytest.raises(ValueError, match=r"a huge array needs about \d+\.\d PiB of memory"):
+        check_memory(2.0**63, "a huge array")
