@@ -25,6 +25,7 @@ from math import comb, sqrt
 
 import numpy as np
 
+from .acceleration import anderson_step
 from .data import NTPData
 from .svm import _project_columns, _spread_and_margin
 
@@ -185,18 +186,6 @@ def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
     return C / max(1.0, _spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
 
 
-def _anderson(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[np.ndarray]) -> np.ndarray:
-    """Type-II Anderson extrapolation (Walker & Ni 2011): ``T(z) − Σ γ_i ΔT_i``, γ = argmin ‖g − Σ γ_i Δg_i‖."""
-    k = len(dG)
-    M = np.array([[float(np.vdot(dG[i], dG[j])) for j in range(k)] for i in range(k)])
-    rhs = np.array([float(np.vdot(dG[i], g)) for i in range(k)])
-    gamma = np.linalg.lstsq(M + 1e-10 * np.trace(M) / k * np.eye(k), rhs, rcond=None)[0]
-    out = Tz.copy()
-    for gi, d in zip(gamma, dT):
-        out -= gi * d
-    return out
-
-
 def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: int, memory: int = 8
           ) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
     """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column, with Anderson acceleration.
@@ -236,7 +225,7 @@ def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: 
     dG: list[np.ndarray] = []
     it = 0
     for it in range(1, max_iter + 1):
-        z_new = _anderson(Tz, g, dT, dG) if dG else Tz
+        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
         T_new, L_new, G_new = step(z_new)
         g_new = T_new - z_new
         if dG and np.linalg.norm(g_new) > np.linalg.norm(g):  # the extrapolation did not help: plain step
