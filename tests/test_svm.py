@@ -125,3 +125,25 @@ def test_admm_matches_cvxpy_and_the_active_set_method(seed, d):
     assert np.all(C[off] <= 0)
     assert nl.ntp_margin(W, data, H) >= 1 - 1e-8
 
+
+
+def test_anderson_step_solves_a_linear_fixed_point():
+    """For an affine map, Anderson extrapolation with n differences reaches the fixed point (it is GMRES)."""
+    from ntpbook_lib.acceleration import anderson_step
+
+    rng = np.random.default_rng(5)
+    n = 6
+    A = rng.standard_normal((n, n))
+    A *= 0.9 / np.abs(np.linalg.eigvals(A)).max()
+    b = rng.standard_normal(n)
+    fixed = np.linalg.solve(np.eye(n) - A, b)
+    zs = [rng.standard_normal(n)]
+    for _ in range(n):
+        zs.append(A @ zs[-1] + b)  # plain iterates give the differences
+    T = [A @ z + b for z in zs]
+    g = [t - z for t, z in zip(T, zs)]
+    dT = [T[i + 1] - T[i] for i in range(n)]
+    dG = [g[i + 1] - g[i] for i in range(n)]
+    z = anderson_step(T[-1], g[-1], dT, dG)
+    np.testing.assert_allclose(z, fixed, atol=1e-6 * np.abs(fixed).max())
+    assert np.linalg.norm(z - fixed) < 1e-3 * np.linalg.norm(T[-1] - fixed)  # far better than a plain step
