@@ -17,10 +17,10 @@ def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[
     k = len(dG)
     if k == 0 or len(dT) != k:
         raise ValueError(f"need equally many (≥ 1) differences of T and of the residual, got {len(dT)} and {k}")
-    M = np.array([[float(np.vdot(dG[i], dG[j])) for j in range(k)] for i in range(k)])
-    rhs = np.array([float(np.vdot(dG[i], g)) for i in range(k)])
+    M = np.array([[float((dG[i] * dG[j]).sum()) for j in range(k)] for i in range(k)])  # NumPy or torch
+    rhs = np.array([float((dG[i] * g).sum()) for i in range(k)])
     gamma = np.linalg.lstsq(M + 1e-10 * np.trace(M) / k * np.eye(k), rhs, rcond=None)[0]
-    out = Tz.copy()
-    for gi, d in zip(gamma, dT):
-        out -= gi * d
+    out = Tz - float(gamma[0]) * dT[0]
+    for gi, d in zip(gamma[1:], dT[1:]):
+        out -= float(gi) * d
     return out

@@ -253,10 +253,13 @@ def _unpack(code: np.ndarray, k: int, bits: int) -> np.ndarray:
 def _bit_slice(rows: np.ndarray, bits: int, lo: int, hi: int) -> np.ndarray:
     """Bits ``[lo, hi)`` (``hi − lo ≤ 63``) of each row read as one bit string, first token most significant."""
     code = np.zeros(rows.shape[0], dtype=np.int64)
+    part = np.empty_like(code)  # one buffer, no temporaries of n entries per token
     for c in range(lo // bits, (hi - 1) // bits + 1):
         p0, p1 = max(lo, c * bits), min(hi, (c + 1) * bits)  # the part of token c inside [lo, hi)
-        part = (rows[:, c] >> ((c + 1) * bits - p1)) & ((1 << (p1 - p0)) - 1)
-        code = (code << (p1 - p0)) | part
+        np.right_shift(rows[:, c], (c + 1) * bits - p1, out=part)
+        np.bitwise_and(part, (1 << (p1 - p0)) - 1, out=part)
+        np.left_shift(code, p1 - p0, out=code)
+        np.bitwise_or(code, part, out=code)
     return code
 
 

@@ -186,8 +186,24 @@ def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
     return C / max(1.0, _spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
 
 
-def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: int, memory: int = 8
-          ) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
+class _NumpyOps:
+    """The array operations of :func:`_admm` in NumPy (float64, CPU)."""
+
+    project_feasible = staticmethod(_project_feasible)
+    svt = staticmethod(_svt_gram)
+    polar = staticmethod(_polar)
+    dual_point = staticmethod(_dual_point)
+
+    @staticmethod
+    def nuclear_norm(L: np.ndarray) -> float:
+        return float(np.linalg.svd(L, compute_uv=False).sum())
+
+    @staticmethod
+    def norm(X: np.ndarray) -> float:
+        return float(np.linalg.norm(X))
+
+
+def _admm(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops=_NumpyOps):
     """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column, with Anderson acceleration.
 
     ADMM is the Douglas–Rachford fixed-point iteration ``z ↦ T(z) = z + prox(2Π(z) − z) − Π(z)`` (Π the
@@ -197,38 +213,39 @@ def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: 
     ``G = ρ(Y − prox Y)`` is a subgradient of ‖·‖_*, whose projection onto the dual cone scaled into the unit
     spectral ball is dual feasible; the smallest ``‖L‖_*`` and the largest dual objective seen bound the
     optimum from both sides.  Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``.  The start is
-    ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.
+    ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.  ``ops`` holds the array
+    operations (:class:`_NumpyOps`, or :func:`_torch_ops` for a torch device); S and b are of its kind.
     """
     Sb = S > 0
-    off, n_in = ~Sb, Sb.sum(axis=0).astype(np.float64)
+    off, n_in = ~Sb, S.sum(0)  # S is 0/1: its column sums are the support sizes
     B = S * b
-    L = (S - S.mean(axis=0)) * b
-    A, primal = _polar(L)
-    C = _dual_point(A, off, n_in)
-    dual = float(np.sum(B * C))
+    L = (S - S.mean(0)) * b
+    A, primal = ops.polar(L)
+    C = ops.dual_point(A, off, n_in)
+    dual = float((B * C).sum())
     if primal - dual <= tol * primal:
         return L, C, primal, dual, 0, True
-    rho = 0.3 * np.sqrt(A.size) / primal  # chosen on Z24's sizes and on language supports alike
+    rho = 0.3 * sqrt(A.shape[0] * A.shape[1]) / primal  # chosen on Z24's sizes and on language supports alike
 
-    def step(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def step(z):
         """``(T(z), Π(z), G)`` for the current ρ."""
-        Lz = _project_feasible(z, Sb, n_in, b)
+        Lz = ops.project_feasible(z, Sb, n_in, b)
         Y = 2.0 * Lz - z
-        X = _svt_gram(Y, 1.0 / rho)
+        X = ops.svt(Y, 1.0 / rho)
         return z + X - Lz, Lz, rho * (Y - X)
 
     best_L, best_C = L, C
     z = L - C / rho  # Π(z) = L and scaled multiplier −C/ρ when C is in the normal cone at L
     Tz, L, G = step(z)
     g = Tz - z
-    dT: list[np.ndarray] = []
-    dG: list[np.ndarray] = []
+    dT: list = []
+    dG: list = []
     it = 0
     for it in range(1, max_iter + 1):
         z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
         T_new, L_new, G_new = step(z_new)
         g_new = T_new - z_new
-        if dG and np.linalg.norm(g_new) > np.linalg.norm(g):  # the extrapolation did not help: plain step
+        if dG and ops.norm(g_new) > ops.norm(g):  # the extrapolation did not help: plain step
             z_new, dT, dG = Tz, [], []
             T_new, L_new, G_new = step(z_new)
             g_new = T_new - z_new
@@ -239,17 +256,81 @@ def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: 
             dG.pop(0)
         z, Tz, g, L, G = z_new, T_new, g_new, L_new, G_new
         if it % check_every == 0 or it == max_iter:
-            C = _dual_point(G, off, n_in)
-            d = float(np.sum(B * C))
+            C = ops.dual_point(G, off, n_in)
+            d = float((B * C).sum())
             if d > dual:
                 dual, best_C = d, C
             if primal - dual <= 1e3 * tol * primal or it % (4 * check_every) == 0 or it == max_iter:  # ‖L‖_* by SVD
-                p = float(np.linalg.svd(L, compute_uv=False).sum())
+                p = ops.nuclear_norm(L)
                 if p < primal:
                     primal, best_L = p, L
                 if primal - dual <= tol * primal:
                     break
     return best_L, best_C, primal, dual, it, False
+
+
+def _torch_ops(device: str):
+    """The array operations of :func:`_admm` in torch (float64) on ``device``: the same steps as NumPy's."""
+    import torch
+
+    def project_feasible(X, S, n_in, b):
+        insum = torch.where(S, X, 0.0).sum(0)
+        t = torch.where(S, -torch.inf, X + b)
+        a = insum / n_in
+        cols, tc, last = torch.arange(X.shape[1], device=X.device), t, torch.full_like(insum, -1.0)
+        for _ in range(X.shape[0] + 1):
+            above = tc > a[cols]
+            count = above.sum(0).to(X.dtype)
+            moved = count != last
+            if not bool(moved.any()):
+                break
+            cols, tc, above, count = cols[moved], tc[:, moved], above[:, moved], count[moved]
+            a[cols] = (insum[cols] + torch.where(above, tc, 0.0).sum(0)) / (n_in[cols] + count)
+            last = count
+        return torch.where(S, a, torch.minimum(X, a - b))
+
+    def svt(Y, tau):
+        tall = Y.shape[0] > Y.shape[1]
+        Z = Y.T if tall else Y
+        w, U = torch.linalg.eigh(Z @ Z.T)
+        s = torch.sqrt(torch.clamp(w, min=0.0))
+        keep = s > tau
+        Uk = U[:, keep]
+        X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
+        return X.T if tall else X
+
+    def polar(M):
+        U, s, Vt = torch.linalg.svd(M, full_matrices=False)
+        r = int((s > s[0] * max(M.shape) * torch.finfo(M.dtype).eps).sum()) if s.numel() and s[0] > 0 else 0
+        return U[:, :r] @ Vt[:r], float(s.sum())
+
+    def project_columns(Y, off, n_in):  # svm._project_columns, the same Newton passes
+        insum = torch.where(off, 0.0, Y).sum(0)
+        nu = torch.minimum(insum / n_in, torch.where(off, Y, torch.inf).min(0).values)
+        below = torch.zeros_like(off)
+        for k in range(Y.shape[0] + 2):
+            below_new = off & (Y < nu)
+            if k and torch.equal(below_new, below):
+                break
+            below = below_new
+            nu = (insum + torch.where(below, Y, 0.0).sum(0)) / (n_in + below.sum(0))
+        return torch.where(off, torch.clamp(Y - nu, max=0.0), Y - nu)
+
+    def dual_point(G, off, n_in):
+        C = project_columns(G, off, n_in)
+        Z = C if C.shape[0] <= C.shape[1] else C.T
+        top = float(torch.sqrt(torch.clamp(torch.linalg.eigvalsh(Z @ Z.T)[-1], min=0.0)))
+        return C / max(1.0, top * (1.0 + 1e-12))
+
+    class TorchOps:
+        pass
+
+    ops = TorchOps()
+    ops.project_feasible, ops.svt, ops.polar, ops.dual_point = project_feasible, svt, polar, dual_point
+    ops.nuclear_norm = lambda L: float(torch.linalg.svdvals(L).sum())
+    ops.norm = lambda X: float(torch.linalg.norm(X))
+    ops.tensor = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)
+    return ops
 
 
 def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -264,17 +345,26 @@ def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 5,
+                   device: str | None = None,
                    return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMStarInfo]:
     """``L^mm``, the NTP-SVM★ of Z24 Def. 3 (eqs. 9–10), by ADMM with singular-value thresholding.
 
     Columns with equal supports are merged first: an optimum exists with equal columns there (the problem is
     convex and symmetric in them), and ``c`` equal columns ``ℓ`` have the nuclear norm of one column ``√c ℓ``.
-    Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.
+    Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.  With
+    ``device`` (a torch device such as ``"cuda"``) the iterations run in torch in float64 there; the
+    default runs them in NumPy, which is faster on a CPU.
     """
     S = _check_S(S)
     uniq, inverse, counts = _merge_equal_columns(S)
     b = np.sqrt(counts.astype(np.float64))
-    M, Cu, primal, dual, iters, proxy = _admm(uniq, b, tol, max_iter, check_every)
+    if device is None:
+        M, Cu, primal, dual, iters, proxy = _admm(uniq, b, tol, max_iter, check_every)
+    else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
+        ops = _torch_ops(device)
+        M, Cu, primal, dual, iters, proxy = _admm(ops.tensor(uniq), ops.tensor(b), tol, max_iter, check_every,
+                                                  ops=ops)
+        M, Cu = M.cpu().numpy(), Cu.cpu().numpy()
     L = (M / b).T[inverse].T  # gathering rows of the transpose: contiguous copies
     if not return_info:
         return L
