@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import ntpbook_lib as nl
+from ntpbook_lib.training import Reference
 
 
 def _time(f, device: str) -> float:
@@ -44,14 +45,17 @@ def _cases(quick: bool):
     for V, m, d in linear:
         data = nl.random_ntp_data(V, m, np.minimum(rng.geometric(0.5, size=m), V - 1), rng, max_count=4)
         H = nl.gaussian_embeddings(d, m, rng)
+        ref = Reference(np.zeros((V, d)), None, None, False)  # the metrics' references are not what is timed
         cases.append((f"train_linear ({steps} GD steps)", f"V={V}, m={m}, d={d}",
-                      lambda dev, data=data, H=H: nl.train_linear(data, H, "gd", lr=0.5, steps=steps, n_records=5,
-                                                                 device=dev)))
+                      lambda dev, data=data, H=H, ref=ref: nl.train_linear(data, H, "gd", lr=0.5, steps=steps,
+                                                                          n_records=5, ref=ref, device=dev)))
     for V, m, d in ufm:
         data = nl.random_ntp_data(V, m, np.minimum(rng.geometric(0.5, size=m), V - 1), rng, max_count=4)
+        ref = nl.ufm_reference(data)  # computed once, outside the timing
         cases.append((f"train_ufm ({steps} GD steps)", f"V={V}, m={m}, d={d}",
-                      lambda dev, data=data, d=d: nl.train_ufm(data, d, 1e-4, "gd", lr=0.5, steps=steps, n_records=5,
-                                                              rng=np.random.default_rng(1), device=dev)))
+                      lambda dev, data=data, d=d, ref=ref: nl.train_ufm(data, d, 1e-4, "gd", lr=0.5, steps=steps,
+                                                                       n_records=5, ref=ref,
+                                                                       rng=np.random.default_rng(1), device=dev)))
     for V, m in star:
         S = nl.random_supports(V, m, np.minimum(rng.geometric(0.5, size=m), V - 1), rng)
         cases.append(("ntp_svm_logits (gap 1e-6)", f"V={V}, m={m}",

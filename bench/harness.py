@@ -106,20 +106,26 @@ def run_in_child(func: Callable, *args: Any, limit: float, label: str) -> ChildR
     with open(log, "wb") as out:
         proc = subprocess.Popen(_LINE_BUFFERED + [sys.executable, "-m", "bench.harness", str(job), str(result)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
-        cpu = None
-        try:
-            proc.wait(timeout=limit)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            cpu = _cpu_seconds(proc.pid)
-            proc.kill()
-            proc.wait()
-            timed_out = True
+        cpu, rss, timed_out = None, 0.0, False
+        while proc.poll() is None:  # watch the child's memory while it runs
+            rss = max(rss, _rss_mib(proc.pid))
+            if time.perf_counter() - t0 > limit:
+                cpu = _cpu_seconds(proc.pid)
+                proc.kill()
+                proc.wait()
+                timed_out = True
+                break
+            time.sleep(0.2)
     wall = time.perf_counter() - t0
     job.unlink(missing_ok=True)
     if timed_out or not result.exists():
-        err = None if timed_out else f"child exited with status {proc.returncode}"
-        return ChildResult(None, timed_out, err, wall, log, None, cpu)
+        err = None
+        if not timed_out:
+            code = proc.returncode
+            err = (f"killed by signal {-code} after {wall:.0f} s at {rss:.0f} MiB resident"
+                   + (" (SIGKILL: the kernel's out-of-memory killer, unless someone else killed it)" if code == -9
+                      else "") if code < 0 else f"exited with status {code}")
+        return ChildResult(None, timed_out, err, wall, log, rss or None, cpu)
     with open(result, "rb") as f:
         status, value, peak = pickle.load(f)
     result.unlink()
@@ -153,6 +159,17 @@ def _cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of a running process in MiB (Linux /proc), 0 where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def _safe(label: str) -> str:

@@ -95,7 +95,9 @@ def run(quick: bool = False) -> None:
                 continue
             if out.value is None or out.value["W"] is None:
                 why = out.error or out.value["status"]
-                print(f"{'':22} {label:>18}  failed: {why}; log {out.log}", flush=True)
+                tail = "\n".join("      | " + ln for ln in out.tail(3))
+                print(f"{'':22} {label:>18}  failed: {why}; the last lines of its log ({out.log}):\n{tail}",
+                      flush=True)
                 continue
             r = out.value
             Wc = r["W"]

@@ -94,7 +94,8 @@ def _scs_row(out: harness.ChildResult, t_native: float, obj: float, S: np.ndarra
         return (f"  SCS {label:9} stopped at {limit:.0f} s (ratio > {limit / t_native:.0f}×; it had used "
                 f"{out.cpu or float('nan'):.0f} s of CPU); the last lines of its log ({out.log}):\n{tail}")
     if out.error or out.value is None:
-        return f"  SCS {label:9} failed: {out.error}; log {out.log}"
+        tail = "\n".join("      | " + ln for ln in out.tail(3))
+        return f"  SCS {label:9} failed: {out.error}; the last lines of its log ({out.log}):\n{tail}"
     r = out.value
     if r["L"] is None:
         return f"  SCS {label:9} {r['time']:8.3f} s  status {r['status']}, no solution; log {out.log}"
