@@ -1,13 +1,13 @@
 """The NTP-SVM (T24 Def. 3): ntp_svm's dual solver against CVXPY on the primal QP over W ∈ R^{V×d}.
 
 CVXPY gets the vectorised formulation (sparse selection matrices acting on vec(W H)), not one constraint
-per pair, so its modelling overhead is as small as CVXPY allows.  Each CVXPY solve runs in a child process
-with a time limit.
+per pair, so its modelling overhead is as small as CVXPY allows.  Every solve, the library's too, runs in a
+fresh process with the same thread caps and a time limit (bench.harness); the CVXPY solvers run verbose, so
+their iteration logs are kept.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 
 import numpy as np
@@ -15,6 +15,8 @@ import scipy.sparse as sp
 
 import ntpbook_lib as nl
 from ntpbook_lib.separability import _in_support_pairs, _margin_pairs
+
+from . import harness
 
 
 def _selection(j: np.ndarray, z: np.ndarray, a: np.ndarray, V: int, m: int) -> sp.csr_array:
@@ -35,7 +37,8 @@ def _violation(W: np.ndarray, data, H: np.ndarray) -> float:
     return float(max(eq, ineq))
 
 
-def _cvxpy_child(data, H, solver, queue) -> None:
+def cvxpy_solve(data, H, solver: str | None) -> dict:
+    """CVXPY on the primal QP, timed from building the problem; the solver prints its iterations (verbose)."""
     import cvxpy as cp
 
     V, m = data.V, data.m
@@ -47,71 +50,58 @@ def _cvxpy_child(data, H, solver, queue) -> None:
     vecL = cp.vec(W @ H, order="F")
     cons = [D @ vecL >= 1] + ([E @ vecL == 0] if E.shape[0] else [])
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W)), cons)
-    try:
-        prob.solve(solver=solver) if solver else prob.solve()
-        queue.put((time.perf_counter() - t0, prob.solver_stats.solver_name, W.value))
-    except Exception as e:  # noqa: BLE001 - report any solver failure as a row of the table
-        queue.put((time.perf_counter() - t0, f"failed: {type(e).__name__}", None))
+    prob.solve(solver=solver, verbose=True) if solver else prob.solve(verbose=True)
+    return {"time": time.perf_counter() - t0, "solver": prob.solver_stats.solver_name, "status": prob.status,
+            "iterations": prob.solver_stats.num_iters, "W": W.value}
 
 
-def in_child(target, args, limit: float):
-    """``target(*args, queue)`` in a forked process stopped after ``limit`` seconds: what it put, or None."""
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=target, args=(*args, q))
-    p.start()
-    p.join(limit)
-    if p.is_alive():
-        p.kill()
-        p.join()
-        return None
-    return q.get() if not q.empty() else None
-
-
-def _cvxpy(data, H, solver, limit):
-    return in_child(_cvxpy_child, (data, H, solver), limit)
-
-
-def _best_cvxpy(data, H, solver, limit):
-    """Best of 3 CVXPY runs (modelling and solving, as a user pays them) when one takes under 5 s."""
-    best = _cvxpy(data, H, solver, limit)
-    if best is not None and best[2] is not None and best[0] < 5.0:
-        for _ in range(2):
-            out = _cvxpy(data, H, solver, limit)
-            best = min(best, out, key=lambda o: o[0]) if out is not None else best
-    return best
+def native_solve(data, H, repeats: int = 3) -> dict:
+    """ntp_svm at its default tolerance; best of ``repeats`` when a solve is short."""
+    t, (W, info) = harness.best_of(lambda: nl.ntp_svm(data, H, return_info=True), repeats)
+    return {"time": t, "W": W, "method": info.method, "iterations": info.iterations,
+            "violation": _violation(W, data, H), "residuals": (info.equality_violation, info.margin_violation,
+                                                              info.complementarity)}
 
 
 def run(quick: bool = False) -> None:
-    import cvxpy  # noqa: F401 - imported once here, so that the forked solves do not pay for it
     sizes = [(10, 50, 6, 60), (50, 500, 10, 600), (200, 2000, 20, 2100)]
-    limit = 60.0 if quick else 120.0
+    limit = 60.0 if quick else 300.0
     if quick:
         sizes = sizes[:2]
-    print(f"{'V':>4} {'m':>5} {'S_j':>3} {'d':>5} {'solver':>16} {'time [s]':>9} {'½‖W‖²':>14} "
+    print(f"threads per process: {harness.threads()}; time limit per solve {limit:.0f} s")
+    print(f"{'V':>4} {'m':>5} {'S_j':>3} {'d':>5} {'solver':>18} {'time [s]':>9} {'½‖W‖²':>14} "
           f"{'max viol.':>9} {'rel. diff':>9} {'ratio':>7}")
     for V, m, s, d in sizes:
         rng = np.random.default_rng(0)
         data = nl.random_ntp_data(V, m, s, rng, max_count=4)
         H = nl.gaussian_embeddings(d, m, rng)
-        t_native, repeats = np.inf, 0
-        while repeats < 3 and (repeats == 0 or t_native < 5.0):  # best of 3 when a solve is short
-            t0 = time.perf_counter()
-            W, info = nl.ntp_svm(data, H, return_info=True)
-            t_native, repeats = min(t_native, time.perf_counter() - t0), repeats + 1
+        out = harness.run_in_child(native_solve, data, H, limit=limit, label=f"ntp_svm-{V}")
+        if out.value is None:
+            print(f"{V:4d} {m:5d} {s:3d} {d:5d} ntp_svm failed: {out.error or 'time limit'}; log {out.log}")
+            continue
+        n = out.value
+        W, t_native = n["W"], n["time"]
         obj = 0.5 * float(np.sum(W * W))
-        print(f"{V:4d} {m:5d} {s:3d} {d:5d} {'ntp_svm ' + info.method:>16} {t_native:9.3f} {obj:14.8f} "
-              f"{_violation(W, data, H):9.1e} {'':>9} {'':>7}", flush=True)
+        print(f"{V:4d} {m:5d} {s:3d} {d:5d} {'ntp_svm ' + n['method']:>18} {t_native:9.3f} {obj:14.8f} "
+              f"{n['violation']:9.1e} {'':>9} {'':>7}   ({n['iterations']} it.)", flush=True)
         for solver in (None, "CLARABEL"):
-            out = _best_cvxpy(data, H, solver, limit)
             label = f"cvxpy {solver or 'default'}"
-            if out is None:
-                print(f"{'':22} {label:>16} {'>' + format(limit, '.0f'):>9}  (stopped: time limit)", flush=True)
+            out = harness.best_child(cvxpy_solve, data, H, solver, limit=limit, label=f"{label}-{V}")
+            if out.timed_out:
+                tail = "\n".join("      | " + ln for ln in out.tail(4))
+                print(f"{'':22} {label:>18} {'>' + format(limit, '.0f'):>9}  stopped at the time limit (ratio > "
+                      f"{limit / t_native:.0f}×; it had used {out.cpu or float('nan'):.0f} s of CPU); the last lines "
+                      f"of its log ({out.log}):\n{tail}", flush=True)
                 continue
-            t, name, Wc = out
-            if Wc is None:
-                print(f"{'':22} {label:>16} {t:9.3f}  ({name})", flush=True)
+            if out.value is None or out.value["W"] is None:
+                why = out.error or out.value["status"]
+                tail = "\n".join("      | " + ln for ln in out.tail(3))
+                print(f"{'':22} {label:>18}  failed: {why}; the last lines of its log ({out.log}):\n{tail}",
+                      flush=True)
                 continue
+            r = out.value
+            Wc = r["W"]
             rel = np.linalg.norm(W - Wc) / np.linalg.norm(Wc)
-            print(f"{'':22} {label + ' (' + name.lower()[:5] + ')':>16} {t:9.3f} {0.5 * np.sum(Wc * Wc):14.8f} "
-                  f"{_violation(Wc, data, H):9.1e} {rel:9.1e} {t / t_native:6.1f}×", flush=True)
+            print(f"{'':22} {label + ' (' + r['solver'].lower()[:8] + ')':>18} {r['time']:9.3f} "
+                  f"{0.5 * np.sum(Wc * Wc):14.8f} {_violation(Wc, data, H):9.1e} {rel:9.1e} "
+                  f"{r['time'] / t_native:6.1f}×   ({r['iterations']} it., {r['status']})", flush=True)

@@ -208,25 +208,23 @@ class NTPData:
         n = tok.size - t
         windows = np.lib.stride_tricks.sliding_window_view(tok, t + 1)  # n×(t+1), no copy
         bits = _bits_per_token(V)
-        packable = (t + 1) * bits <= _INT64_BITS  # a whole window fits in one int64
-        if packable:
-            ctx_code = _pack(windows[:, :t], bits)
-        else:  # too long: use the rank of each context among the distinct ones (order-preserving, < m)
-            _, first, ctx_code = np.unique(_lexicographic_codes(windows[:, :t], bits),
-                                           return_index=True, return_inverse=True)
-            contexts = np.ascontiguousarray(windows[first, :t])
-        # (context code, next token) in one int64 whose order is lexicographic: sort once, cut at changes
-        code = np.sort((ctx_code << bits) | windows[:, t])
+        # one int64 per window, ordered as the windows are lexicographically, the next token in the low bits:
+        # sorted once, cut where the code changes
+        code, order = _sorted_window_codes(windows, bits)
         starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
         uniq, pair_counts = code[starts], np.diff(np.r_[starts, n])
         z, ctx_of_pair = uniq & ((1 << bits) - 1), uniq >> bits
         new_ctx = np.r_[True, ctx_of_pair[1:] != ctx_of_pair[:-1]]
-        if packable:
+        if order is None:  # the code is the packed window itself
             contexts = _unpack(ctx_of_pair[new_ctx], t, bits)
-        # pairs are sorted by (context, token): the counts matrix is already in CSC order
+        else:
+            contexts = np.ascontiguousarray(windows[order[starts[new_ctx]], :t])
+        # pairs are sorted by (context, token): the counts are already in CSC order; P and π̂ as from_counts forms
+        # them (counts over column sums, column sums over n), without re-validating counts made here
         indptr = np.r_[np.flatnonzero(new_ctx), z.size]
-        counts = sp.csc_array((pair_counts.astype(np.float64), z, indptr), shape=(V, indptr.size - 1))
-        return cls.from_counts(counts), contexts
+        colsum = np.diff(np.r_[starts[new_ctx], n]).astype(np.float64)
+        P = sp.csc_array((pair_counts / np.repeat(colsum, np.diff(indptr)), z, indptr), shape=(V, indptr.size - 1))
+        return cls(P, colsum / float(n), n), contexts
 
     @classmethod
     def from_sequences(cls, sequences: Sequence[Sequence[int]], V: int | None = None,
@@ -274,14 +272,6 @@ def _bits_per_token(V: int) -> int:
     return max(1, int(V - 1).bit_length())
 
 
-def _pack(rows: np.ndarray, bits: int) -> np.ndarray:
-    """Base-2^bits code of each row (first column most significant)."""
-    code = np.zeros(rows.shape[0], dtype=np.int64)
-    for c in range(rows.shape[1]):
-        code = (code << bits) | rows[:, c]
-    return code
-
-
 def _unpack(code: np.ndarray, k: int, bits: int) -> np.ndarray:
     mask = (1 << bits) - 1
     out = np.empty((k, code.size), dtype=np.int64)
@@ -290,19 +280,47 @@ def _unpack(code: np.ndarray, k: int, bits: int) -> np.ndarray:
     return out.T
 
 
-def _lexicographic_codes(rows: np.ndarray, bits: int) -> np.ndarray:
-    """One int64 per row, ordered as the rows are lexicographically, for rows too long to pack.
-
-    Packs as many digits as fit; then replaces the packed prefix by its rank among the distinct
-    prefixes (fewer than n values) and goes on packing.
-    """
+def _bit_slice(rows: np.ndarray, bits: int, lo: int, hi: int) -> np.ndarray:
+    """Bits ``[lo, hi)`` (``hi − lo ≤ 63``) of each row read as one bit string, first token most significant."""
     code = np.zeros(rows.shape[0], dtype=np.int64)
-    used_bits = 0
-    for c in range(rows.shape[1]):
-        if used_bits + bits > _INT64_BITS:
-            _, code = np.unique(code, return_inverse=True)
-            code = code.astype(np.int64).ravel()
-            used_bits = _bits_per_token(int(code.max()) + 1)
-        code = (code << bits) | rows[:, c]
-        used_bits += bits
+    part = np.empty_like(code)  # one buffer, no temporaries of n entries per token
+    for c in range(lo // bits, (hi - 1) // bits + 1):
+        p0, p1 = max(lo, c * bits), min(hi, (c + 1) * bits)  # the part of token c inside [lo, hi)
+        np.right_shift(rows[:, c], (c + 1) * bits - p1, out=part)
+        np.bitwise_and(part, (1 << (p1 - p0)) - 1, out=part)
+        np.left_shift(code, p1 - p0, out=code)
+        np.bitwise_or(code, part, out=code)
     return code
+
+
+def _sorted_window_codes(rows: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Sorted int64 codes of the rows, ordered as the rows are lexicographically, last token in the low ``bits``;
+    and the permutation that sorts the rows (None when a whole row fits in one int64 and the code is the row).
+
+    The rows' bit strings are read 63 bits at a time.  After a chunk, the codes are sorted and replaced by their
+    dense rank (fewer than n values), which keeps the order and leaves room for the next chunk; then only runs
+    of equal rank can be out of order, and only those are sorted again.  The last chunk always holds the whole
+    last token, so ``code >> bits`` identifies the row without it.
+    """
+    total = rows.shape[1] * bits
+
+    def chunk_end(start: int, width: int) -> int:
+        end = min(total, start + width)
+        return total - bits if total - bits < end < total else end  # never split the last token
+
+    end = chunk_end(0, _INT64_BITS)
+    code = _bit_slice(rows, bits, 0, end)
+    if end == total:
+        return np.sort(code), None
+    order = np.argsort(code)
+    code = code[order]
+    while end < total:
+        same = code[1:] == code[:-1]
+        rank = np.r_[0, np.cumsum(~same)]
+        start, end = end, chunk_end(end, _INT64_BITS - _bits_per_token(int(rank[-1]) + 1))
+        code = (rank << (end - start)) | _bit_slice(rows, bits, start, end)[order]
+        tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])  # the runs of equal rank
+        if tied.size:
+            sub = np.argsort(code[tied])
+            code[tied], order[tied] = code[tied][sub], order[tied][sub]
+    return code, order

@@ -25,12 +25,14 @@ from math import comb, sqrt
 
 import numpy as np
 
+from .acceleration import anderson_step
 from .data import NTPData
 from .svm import _project_columns, _spread_and_margin
 from .validation import (
     check_array,
     check_bool,
     check_data,
+    check_device,
     check_int,
     check_memory,
     check_real,
@@ -109,19 +111,24 @@ class NTPSVMStarInfo:
 def _project_feasible(X: np.ndarray, S: np.ndarray, n_in: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Project each column onto ``{x : x_S = a·1, x_v ≤ a − b_j off S}`` (a free): an exact 1-D root find.
 
-    With ``t_v = x_v + b_j`` off the support, the optimal ``a`` solves ``S_j a − Σ_S x − Σ_{t_v > a} (t_v − a) = 0``;
-    sorting ``t`` decreasingly, ``a_k = (Σ_S x + t_(1) + … + t_(k)) / (S_j + k)`` and the root is the first
-    ``a_k ≥ t_(k+1)``.
+    With ``t_v = x_v + b_j`` off the support, the optimal ``a`` is the root of the increasing, concave,
+    piecewise-linear ``φ(a) = S_j a − Σ_S x − Σ_v max(t_v − a, 0)``.  Newton's method from ``a₀ = mean_S x``
+    (where φ ≤ 0) stays below the root and is exact on each linear piece: ``a ← (Σ_S x + Σ_{t_v > a} t_v) /
+    (S_j + #{t_v > a})``, until the set ``{t_v > a}`` (which only shrinks) stops changing.
     """
-    V = X.shape[0]
     insum = np.where(S, X, 0.0).sum(axis=0)
-    t = -np.sort(-np.where(S, -np.inf, X + b), axis=0)  # off-support t_v decreasing, then −inf
-    csum = np.cumsum(np.where(np.isfinite(t), t, 0.0), axis=0)
-    k = np.arange(V + 1)[:, None]
-    a = (insum + np.vstack([np.zeros_like(insum), csum])) / (n_in + k)  # a_k, k = 0..V
-    nxt = np.vstack([t, np.full_like(insum, -np.inf)])  # t_(k+1)
-    stop = np.argmax(nxt <= a, axis=0)  # the first k with t_(k+1) ≤ a_k (exists: t_(V−S_j+1) = −inf)
-    a = a[stop, np.arange(X.shape[1])]
+    t = np.where(S, -np.inf, X + b)
+    a = insum / n_in
+    cols, tc, last = np.arange(X.shape[1]), t, np.full(X.shape[1], -1)
+    for _ in range(X.shape[0] + 1):  # each pass only over the columns whose set still changed
+        above = tc > a[cols]
+        count = np.count_nonzero(above, axis=0)
+        moved = count != last
+        if not moved.any():
+            break
+        cols, tc, above, count = cols[moved], tc[:, moved], above[:, moved], count[moved]
+        a[cols] = (insum[cols] + np.where(above, tc, 0.0).sum(axis=0)) / (n_in[cols] + count)
+        last = count
     return np.where(S, a, np.minimum(X, a - b))
 
 
@@ -140,76 +147,225 @@ def _svt(Y: np.ndarray, tau: float) -> tuple[np.ndarray, float]:
     return (U[:, :r] * s[:r]) @ Vt[:r], float(s.sum())
 
 
+def _svt_gram(Y: np.ndarray, tau: float) -> np.ndarray:
+    """``prox_{τ‖·‖_*}(Y)`` from the eigendecomposition of the smaller Gram matrix.
+
+    With ``Y Yᵀ = U diag(σ²) Uᵀ`` (Y wide; else transpose), ``prox(Y) = U diag((1 − τ/σ)₊) Uᵀ Y``: one
+    ``V×V`` eigendecomposition and two products instead of a full SVD of ``Y``.
+    """
+    tall = Y.shape[0] > Y.shape[1]
+    Z = Y.T if tall else Y
+    w, U = np.linalg.eigh(Z @ Z.T)
+    s = np.sqrt(np.maximum(w, 0.0))
+    keep = s > tau
+    Uk = U[:, keep]
+    X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
+    return X.T if tall else X
+
+
+def _spectral_norm(C: np.ndarray) -> float:
+    """``‖C‖_op`` from the largest eigenvalue of the smaller Gram matrix (relative error of order eps)."""
+    Z = C if C.shape[0] <= C.shape[1] else C.T
+    return float(np.sqrt(max(np.linalg.eigvalsh(Z @ Z.T)[-1], 0.0)))
+
+
 def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
     """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball."""
     C = _project_columns(G, off, n_in)
-    return C / max(1.0, float(np.linalg.norm(C, 2)))
+    return C / max(1.0, _spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
 
 
-def _admm(S: np.ndarray, b: np.ndarray, tol: float, max_iter: int, check_every: int
-          ) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
-    """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column.
+class _NumpyOps:
+    """The array operations of :func:`_admm` in NumPy (float64, CPU)."""
 
-    Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``; the scaled dual is adapted by residual
-    balancing.  The start is ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.
+    project_feasible = staticmethod(_project_feasible)
+    svt = staticmethod(_svt_gram)
+    polar = staticmethod(_polar)
+    dual_point = staticmethod(_dual_point)
+
+    @staticmethod
+    def nuclear_norm(L: np.ndarray) -> float:
+        return float(np.linalg.svd(L, compute_uv=False).sum())
+
+    @staticmethod
+    def norm(X: np.ndarray) -> float:
+        return float(np.linalg.norm(X))
+
+
+def _admm(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops=_NumpyOps):
+    """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column, with Anderson acceleration.
+
+    ADMM is the Douglas–Rachford fixed-point iteration ``z ↦ T(z) = z + prox(2Π(z) − z) − Π(z)`` (Π the
+    projection onto the feasible set, prox the singular-value thresholding at ``1/ρ``); each step is
+    extrapolated from the last ``memory`` steps and kept only when it lowers the fixed-point residual
+    ``‖T(z) − z‖``, which plain steps never raise.  Every iterate ``L = Π(z)`` is feasible and every
+    ``G = ρ(Y − prox Y)`` is a subgradient of ‖·‖_*, whose projection onto the dual cone scaled into the unit
+    spectral ball is dual feasible; the smallest ``‖L‖_*`` and the largest dual objective seen bound the
+    optimum from both sides.  Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``.  The start is
+    ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.  ``ops`` holds the array
+    operations (:class:`_NumpyOps`, or :func:`_torch_ops` for a torch device); S and b are of its kind.
     """
     Sb = S > 0
-    off, n_in = ~Sb, Sb.sum(axis=0).astype(np.float64)
-    L = (S - S.mean(axis=0)) * b
-    A, primal = _polar(L)
-    C = _dual_point(A, off, n_in)
-    dual = float(np.sum(S * b * C))
+    off, n_in = ~Sb, S.sum(0)  # S is 0/1: its column sums are the support sizes
+    B = S * b
+    L = (S - S.mean(0)) * b
+    A, primal = ops.polar(L)
+    C = ops.dual_point(A, off, n_in)
+    dual = float((B * C).sum())
     if primal - dual <= tol * primal:
         return L, C, primal, dual, 0, True
-    rho = max(A.shape) / primal  # a scale on which a thresholding step of 1/ρ is a fraction of ‖L‖_*
-    Ud = -C / rho  # scaled dual: −ρU is the nuclear-norm subgradient at the solution
-    best = (L, C, primal, dual)
+    rho = 0.3 * sqrt(A.shape[0] * A.shape[1]) / primal  # chosen on Z24's sizes and on language supports alike
+
+    def step(z):
+        """``(T(z), Π(z), G)`` for the current ρ."""
+        Lz = ops.project_feasible(z, Sb, n_in, b)
+        Y = 2.0 * Lz - z
+        X = ops.svt(Y, 1.0 / rho)
+        return z + X - Lz, Lz, rho * (Y - X)
+
+    best_L, best_C = L, C
+    z = L - C / rho  # Π(z) = L and scaled multiplier −C/ρ when C is in the normal cone at L
+    Tz, L, G = step(z)
+    g = Tz - z
+    dT: list = []
+    dG: list = []
+    it = 0
     for it in range(1, max_iter + 1):
-        X, _ = _svt(L - Ud, 1.0 / rho)
-        G = rho * (L - Ud - X)  # ∈ ∂‖X‖_*, so ‖G‖_op ≤ 1
-        L_old, L = L, _project_feasible(X + Ud, Sb, n_in, b)
-        Ud += X - L
+        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
+        T_new, L_new, G_new = step(z_new)
+        g_new = T_new - z_new
+        if dG and ops.norm(g_new) > ops.norm(g):  # the extrapolation did not help: plain step
+            z_new, dT, dG = Tz, [], []
+            T_new, L_new, G_new = step(z_new)
+            g_new = T_new - z_new
+        dT.append(T_new - Tz)
+        dG.append(g_new - g)
+        if len(dG) > memory:
+            dT.pop(0)
+            dG.pop(0)
+        z, Tz, g, L, G = z_new, T_new, g_new, L_new, G_new
         if it % check_every == 0 or it == max_iter:
-            primal = float(np.linalg.svd(L, compute_uv=False).sum())
-            C = _dual_point(G, off, n_in)
-            dual = float(np.sum(S * b * C))
-            if primal - dual < best[2] - best[3]:
-                best = (L, C, primal, dual)
-            if best[2] - best[3] <= tol * best[2]:
-                return *best, it, False
-        r = np.linalg.norm(X - L)
-        s = rho * np.linalg.norm(L - L_old)
-        if r > 10 * s:
-            rho, Ud = 2 * rho, Ud / 2
-        elif s > 10 * r:
-            rho, Ud = rho / 2, Ud * 2
-    return *best, max_iter, False
+            C = ops.dual_point(G, off, n_in)
+            d = float((B * C).sum())
+            if d > dual:
+                dual, best_C = d, C
+            if primal - dual <= 1e3 * tol * primal or it % (4 * check_every) == 0 or it == max_iter:  # ‖L‖_* by SVD
+                p = ops.nuclear_norm(L)
+                if p < primal:
+                    primal, best_L = p, L
+                if primal - dual <= tol * primal:
+                    break
+    return best_L, best_C, primal, dual, it, False
 
 
-def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 10,
+def _torch_ops(device: str):
+    """The array operations of :func:`_admm` in torch (float64) on ``device``: the same steps as NumPy's."""
+    import torch
+
+    def project_feasible(X, S, n_in, b):
+        insum = torch.where(S, X, 0.0).sum(0)
+        t = torch.where(S, -torch.inf, X + b)
+        a = insum / n_in
+        cols, tc, last = torch.arange(X.shape[1], device=X.device), t, torch.full_like(insum, -1.0)
+        for _ in range(X.shape[0] + 1):
+            above = tc > a[cols]
+            count = above.sum(0).to(X.dtype)
+            moved = count != last
+            if not bool(moved.any()):
+                break
+            cols, tc, above, count = cols[moved], tc[:, moved], above[:, moved], count[moved]
+            a[cols] = (insum[cols] + torch.where(above, tc, 0.0).sum(0)) / (n_in[cols] + count)
+            last = count
+        return torch.where(S, a, torch.minimum(X, a - b))
+
+    def svt(Y, tau):
+        tall = Y.shape[0] > Y.shape[1]
+        Z = Y.T if tall else Y
+        w, U = torch.linalg.eigh(Z @ Z.T)
+        s = torch.sqrt(torch.clamp(w, min=0.0))
+        keep = s > tau
+        Uk = U[:, keep]
+        X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
+        return X.T if tall else X
+
+    def polar(M):
+        U, s, Vt = torch.linalg.svd(M, full_matrices=False)
+        r = int((s > s[0] * max(M.shape) * torch.finfo(M.dtype).eps).sum()) if s.numel() and s[0] > 0 else 0
+        return U[:, :r] @ Vt[:r], float(s.sum())
+
+    def project_columns(Y, off, n_in):  # svm._project_columns, the same Newton passes
+        insum = torch.where(off, 0.0, Y).sum(0)
+        nu = torch.minimum(insum / n_in, torch.where(off, Y, torch.inf).min(0).values)
+        below = torch.zeros_like(off)
+        for k in range(Y.shape[0] + 2):
+            below_new = off & (Y < nu)
+            if k and torch.equal(below_new, below):
+                break
+            below = below_new
+            nu = (insum + torch.where(below, Y, 0.0).sum(0)) / (n_in + below.sum(0))
+        return torch.where(off, torch.clamp(Y - nu, max=0.0), Y - nu)
+
+    def dual_point(G, off, n_in):
+        C = project_columns(G, off, n_in)
+        Z = C if C.shape[0] <= C.shape[1] else C.T
+        top = float(torch.sqrt(torch.clamp(torch.linalg.eigvalsh(Z @ Z.T)[-1], min=0.0)))
+        return C / max(1.0, top * (1.0 + 1e-12))
+
+    class TorchOps:
+        pass
+
+    ops = TorchOps()
+    ops.project_feasible, ops.svt, ops.polar, ops.dual_point = project_feasible, svt, polar, dual_point
+    ops.nuclear_norm = lambda L: float(torch.linalg.svdvals(L).sum())
+    ops.norm = lambda X: float(torch.linalg.norm(X))
+    ops.tensor = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)
+    return ops
+
+
+def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(distinct columns, index of each column among them, multiplicities)`` of a 0/1 matrix.
+
+    Each column is packed into bits and compared as one byte string, so the sort is over m short keys.
+    """
+    bits = np.packbits(S.T > 0, axis=1)
+    keys = np.ascontiguousarray(bits).view(np.dtype((np.void, bits.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return S[:, first], inverse.ravel(), counts
+
+
+def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 5,
+                   device: str | None = None,
                    return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMStarInfo]:
     """``L^mm``, the NTP-SVM★ of Z24 Def. 3 (eqs. 9–10), by ADMM with singular-value thresholding.
 
     Columns with equal supports are merged first: an optimum exists with equal columns there (the problem is
     convex and symmetric in them), and ``c`` equal columns ``ℓ`` have the nuclear norm of one column ``√c ℓ``.
-    Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.
+    Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.  With
+    ``device`` (a torch device such as ``"cuda"``) the iterations run in torch in float64 there; the
+    default runs them in NumPy, which is faster on a CPU.
     """
     S = check_support(S)
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     return_info = check_bool(return_info, "return_info")
-    uniq, inverse, counts = np.unique(S.T, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    device = None if device is None else check_device(device)
+    uniq, inverse, counts = _merge_equal_columns(S)
     b = np.sqrt(counts.astype(np.float64))
-    M, Cu, primal, dual, iters, proxy = _admm(uniq.T, b, tol, max_iter, check_every)
-    L = (M / b)[:, inverse]
+    if device is None:
+        M, Cu, primal, dual, iters, proxy = _admm(uniq, b, tol, max_iter, check_every)
+    else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
+        ops = _torch_ops(device)
+        M, Cu, primal, dual, iters, proxy = _admm(ops.tensor(uniq), ops.tensor(b), tol, max_iter, check_every,
+                                                  ops=ops)
+        M, Cu = M.cpu().numpy(), Cu.cpu().numpy()
+    L = (M / b).T[inverse].T  # gathering rows of the transpose: contiguous copies
     if not return_info:
         return L
-    C = (Cu / b)[:, inverse]
-    eq, margin, _ = _spread_and_margin(L, S == 0)
+    C = (Cu / b).T[inverse].T
+    eq, margin, _ = _spread_and_margin(M / b, uniq == 0)  # equal columns: the same spread and margin
     gap = (primal - dual) / primal
-    info = NTPSVMStarInfo(C, primal, dual, gap, eq, max(0.0, 1.0 - margin), iters, int(uniq.shape[0]), proxy,
+    info = NTPSVMStarInfo(C, primal, dual, gap, eq, max(0.0, 1.0 - margin), iters, int(uniq.shape[1]), proxy,
                           gap <= tol)
     return L, info
 

@@ -163,3 +163,19 @@ def test_from_pairs_rejects_mismatch():
         NTPData.from_pairs(["a", "b", "c"], [0, 1])
     with pytest.raises(ValueError, match="out of range"):
         NTPData.from_pairs(["a"], [4], V=3)
+
+
+@pytest.mark.parametrize("t", [5, 6, 7, 8])
+def test_from_tokens_long_windows_agree_with_from_pairs(t):
+    """At V = 2000 a window of t + 1 ≥ 6 tokens needs more than 63 bits: the codes are built chunk by chunk."""
+    rng = np.random.default_rng(t)
+    tokens = (rng.zipf(1.2, size=30_000) - 1) % 2000
+    tokens[:40] = np.tile([1999, 0, 1999, 1024, 3], 8)  # repeated contexts across the chunk boundaries
+    a, ctx = NTPData.from_tokens(tokens, t, V=2000)
+    windows = [tuple(tokens[i:i + t]) for i in range(len(tokens) - t)]
+    assert [tuple(r) for r in ctx.tolist()] == sorted(set(windows))  # lexicographic order
+    b, distinct = NTPData.from_pairs(windows, tokens[t:], V=2000)
+    index = {c: j for j, c in enumerate(distinct)}
+    order = [index[tuple(r)] for r in ctx.tolist()]
+    np.testing.assert_array_equal(a.P_sparse.toarray(), b.P_sparse[:, order].toarray())
+    np.testing.assert_allclose(a.pi, b.pi[order], rtol=1e-15, atol=0)  # count/n here, normalised column sums there

@@ -211,3 +211,55 @@ def test_full_support_column_is_valid():
 def test_symmetric_geometry_rejects_k_equal_V():
     with pytest.raises(ValueError, match="k < V"):
         nl.symmetric_geometry(4, 4)
+
+
+def test_torch_device_path_is_certified_and_matches_scs():
+    """device= runs the same iteration in torch: its answer is feasible, certified, and SCS's optimum."""
+    S = _S(7, 30, 16, 5)
+    L, info = nl.ntp_svm_logits(S, return_info=True, device="cpu")
+    assert isinstance(L, np.ndarray) and info.converged and info.relative_gap <= 1e-6
+    spread, margin = _constraints(L, S)
+    assert spread <= 1e-9 and margin >= 1 - 1e-9
+    C = info.C
+    assert np.linalg.norm(C, 2) <= 1 + 1e-12 and C[S == 0].max() <= 0
+    np.testing.assert_allclose(C.sum(0), 0, atol=1e-12)
+    nuc = np.linalg.svd(L, compute_uv=False).sum()
+    assert float(np.sum(S * C)) <= nuc and (nuc - float(np.sum(S * C))) / nuc <= 1e-6
+    _, value, _ = ntp_svm_star_problem(S, **SCS)
+    assert nuc == pytest.approx(value, rel=1e-4)
+    L_np = nl.ntp_svm_logits(S)
+    assert nuc == pytest.approx(np.linalg.svd(L_np, compute_uv=False).sum(), rel=2e-6)
+
+
+def test_merging_equal_columns_by_packed_bits():
+    """The packed-bit merge finds the same classes of equal columns as a row-wise np.unique."""
+    from ntpbook_lib.nuclear_svm import _merge_equal_columns
+
+    rng = np.random.default_rng(11)
+    base = nl.random_supports(70, 30, rng.integers(1, 6, size=30), rng)  # V = 70: keys longer than 8 bytes
+    S = base[:, rng.integers(0, 30, size=200)]
+    uniq, inverse, counts = _merge_equal_columns(S)
+    ref, ref_inverse, ref_counts = np.unique(S.T, axis=0, return_inverse=True, return_counts=True)
+    assert uniq.shape[1] == ref.shape[0]
+    np.testing.assert_array_equal(uniq[:, inverse], S)  # every column is its class representative
+    assert sorted(counts.tolist()) == sorted(ref_counts.tolist())
+    assert np.array_equal(inverse[:, None] == inverse[None, :], ref_inverse.ravel()[:, None] == ref_inverse.ravel()[None, :])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_feasible_set_projection_matches_cvxpy(seed):
+    """ADMM's projection onto {x_S = a·1, x_v ≤ a − b_j off S} (Newton passes) against a QP solved by CVXPY."""
+    from ntpbook_lib.nuclear_svm import _project_feasible
+
+    rng = np.random.default_rng(seed)
+    S = _S(20 + seed, 7, 6, 3) > 0
+    X, b = 2 * rng.standard_normal(S.shape), rng.uniform(0.5, 2.0, S.shape[1])
+    P = _project_feasible(X, S, S.sum(0).astype(float), b)
+    for j in range(S.shape[1]):
+        x, a = cp.Variable(S.shape[0]), cp.Variable()
+        cons = [x[np.flatnonzero(S[:, j])] == a]
+        if (~S[:, j]).any():
+            cons.append(x[np.flatnonzero(~S[:, j])] <= a - b[j])
+        cp.Problem(cp.Minimize(cp.sum_squares(x - X[:, j])), cons).solve(solver=cp.CLARABEL, tol_gap_abs=1e-12,
+                                                                           tol_gap_rel=1e-12, tol_feas=1e-12)
+        np.testing.assert_allclose(P[:, j], x.value, atol=1e-7)

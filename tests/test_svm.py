@@ -109,3 +109,41 @@ def test_column_projection_matches_cvxpy(seed):
         cons = [cp.sum(c) == 0] + ([c[np.flatnonzero(off[:, j])] <= 0] if off[:, j].any() else [])
         cp.Problem(cp.Minimize(cp.sum_squares(c - Y[:, j])), cons).solve(solver=cp.CLARABEL, **TIGHT)
         np.testing.assert_allclose(C[:, j], c.value, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed, d", [(40, 16), (41, 30), (42, 12)])
+def test_admm_matches_cvxpy_and_the_active_set_method(seed, d):
+    """The ADMM path (used for large invertible K) against CVXPY and against the exact active-set solution."""
+    data, H = _instance(seed, d=d)
+    W, info = nl.ntp_svm(data, H, method="admm", return_info=True)
+    assert info.method == "admm" and info.converged and info.iterations > 0
+    Wc = _cvxpy_svm(data, H)
+    np.testing.assert_allclose(W, Wc, rtol=0, atol=1e-5 * np.linalg.norm(Wc))
+    np.testing.assert_allclose(W, nl.ntp_svm(data, H, method="active-set"), rtol=0, atol=1e-7 * np.linalg.norm(W))
+    C, off = info.C, data.S == 0
+    np.testing.assert_allclose(C.sum(axis=0), 0, atol=1e-12)  # dual feasibility
+    assert np.all(C[off] <= 0)
+    assert nl.ntp_margin(W, data, H) >= 1 - 1e-8
+
+
+
+def test_anderson_step_solves_a_linear_fixed_point():
+    """For an affine map, Anderson extrapolation with n differences reaches the fixed point (it is GMRES)."""
+    from ntpbook_lib.acceleration import anderson_step
+
+    rng = np.random.default_rng(5)
+    n = 6
+    A = rng.standard_normal((n, n))
+    A *= 0.9 / np.abs(np.linalg.eigvals(A)).max()
+    b = rng.standard_normal(n)
+    fixed = np.linalg.solve(np.eye(n) - A, b)
+    zs = [rng.standard_normal(n)]
+    for _ in range(n):
+        zs.append(A @ zs[-1] + b)  # plain iterates give the differences
+    T = [A @ z + b for z in zs]
+    g = [t - z for t, z in zip(T, zs)]
+    dT = [T[i + 1] - T[i] for i in range(n)]
+    dG = [g[i + 1] - g[i] for i in range(n)]
+    z = anderson_step(T[-1], g[-1], dT, dG)
+    np.testing.assert_allclose(z, fixed, atol=1e-6 * np.abs(fixed).max())
+    assert np.linalg.norm(z - fixed) < 1e-3 * np.linalg.norm(T[-1] - fixed)  # far better than a plain step
