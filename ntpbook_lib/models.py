@@ -274,6 +274,10 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
     if ref is not None and not isinstance(ref, UFMReference):
         raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
     device, dtype = check_device(device), check_dtype(dtype)
+    top = float(torch.finfo(dtype).max)
+    if lr > top or lr * weight_decay > top:
+        raise ValueError(f"lr = {lr:g} (and lr · weight_decay = {lr * weight_decay:g}) must lie within the range "
+                         f"of {dtype} (at most {top:.3g}): the optimizer multiplies the {dtype} parameters by them")
     if generator is not None:
         generator = check_generator(generator)
     if num_threads is not None:
