@@ -172,6 +172,10 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     eps = check_real(eps, "eps", nonnegative=True)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"sim_corr compares two matrices with m columns each, got {X.shape} and {Y.shape}")
+    if X.shape[1] == 1:  # corr(X), corr(Y) are 1×1, so constant: σ = 0 and the ratio is ε/ε, as in sim
+        if eps == 0:
+            raise ValueError("sim_corr with eps = 0 is undefined (0/0) for m = 1 column")
+        return 1.0
     m2 = X.shape[1] ** 2
 
     def unit(M: np.ndarray) -> np.ndarray:  # unit columns, scaled first so that no norm overflows
