@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .data import NTPData
-from .validation import check_int, check_ints
+from .validation import check_int, check_ints, check_vocab
 
 __all__ = ["load_text", "tokenize", "encode", "Tokenized", "context_length_statistics", "ContextStats"]
 
@@ -68,6 +68,9 @@ def tokenize(text: str, vocab_size: int | None = None) -> Tokenized:
 
 def encode(text: str, vocab: list[str]) -> np.ndarray:
     """Token ids of ``text`` in a given vocabulary (as :func:`tokenize` splits words); unknown words map to ``<unk>``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    vocab = check_vocab(vocab, "vocab")
     index = {w: i for i, w in enumerate(vocab)}
     words = _WORD.findall(text.lower())
     unk = index.get("<unk>")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from itertools import chain, combinations, combinations_with_replacement
-from math import comb
+from math import comb, lgamma, log
 
 import numpy as np
 from scipy.special import digamma
 
 from .data import NTPData
-from .validation import check_array, check_bool, check_int, check_memory, check_rng, check_support
+from .validation import check_array, check_bool, check_int, check_memory, check_real, check_rng, check_support
 
 __all__ = [
     "random_supports",
@@ -113,9 +113,10 @@ def count_entropy_range(support_size: int, max_count: int) -> tuple[float, float
     A context with ``support_size`` tokens has ``p̂ = c / Σ c`` for a count vector ``c ∈ {1..max_count}^S``;
     every such vector is enumerated (up to order), so any data set drawn this way has ``H`` in this range.
     """
-    if support_size < 1 or max_count < 1:
-        raise ValueError(f"support_size and max_count must be positive, got {support_size}, {max_count}")
-    if comb(support_size + max_count - 1, support_size) > 10**6:
+    support_size = check_int(support_size, "support_size", minimum=1)
+    max_count = check_int(max_count, "max_count", minimum=1)
+    n, k = support_size + max_count - 1, support_size  # C(n, k) count vectors; screened in logs first (no bignum)
+    if lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1) > log(10**6) + 1 or comb(n, k) > 10**6:
         raise ValueError(f"too many count vectors to enumerate for support_size={support_size}, "
                          f"max_count={max_count}")
     c = np.array(list(combinations_with_replacement(range(1, max_count + 1), support_size)), dtype=np.float64)
@@ -129,6 +130,9 @@ def dirichlet_expected_entropy(support_size: int, alpha: float = 1.0) -> float:
 
     With ``α = 1`` (probabilities uniform on the simplex) it is the harmonic number ``H_S`` minus 1.
     """
-    if support_size < 1 or not alpha > 0:
-        raise ValueError(f"need support_size ≥ 1 and alpha > 0, got {support_size}, {alpha}")
-    return float(digamma(support_size * alpha + 1) - digamma(alpha + 1))
+    support_size = check_int(support_size, "support_size", minimum=1)
+    alpha = check_real(alpha, "alpha", positive=True)
+    value = float(digamma(support_size * alpha + 1) - digamma(alpha + 1))
+    if not np.isfinite(value):
+        raise ValueError(f"support_size · alpha = {support_size} · {alpha:g} is beyond float64's range")
+    return value

@@ -24,6 +24,16 @@ import scipy.sparse as sp
 from .corpus import encode, load_text, tokenize
 from .data import NTPData
 from .generators import random_ntp_data
+from .validation import (
+    check_bool,
+    check_data,
+    check_int,
+    check_memory,
+    check_real,
+    check_rng,
+    check_tokens,
+    check_vocab,
+)
 
 __all__ = [
     "LanguageData",
@@ -38,46 +48,47 @@ __all__ = [
 ]
 
 
-class LanguageData(NamedTuple):
-    """NTP data with the tokens of its distinct contexts (m×t) and, when known, the vocabulary and groups."""
-
+class _LanguageFields(NamedTuple):
     data: NTPData
     contexts: np.ndarray  # m×t int64: row j holds the tokens of context j
     vocab: list[str] | None = None  # token id → word
     groups: np.ndarray | None = None  # (m,) for simplified_language: the frequent context each one came from
 
 
-def _context_array(contexts: np.ndarray | Sequence[Sequence[int]], V: int | None) -> np.ndarray:
-    """An n×t int64 array of tokens in ``[0, V)``; ValueError for ragged rows or tokens out of range."""
-    if not isinstance(contexts, np.ndarray):
-        lengths = {len(c) for c in contexts}
-        if len(lengths) > 1:
-            raise ValueError(f"contexts have mismatched lengths {sorted(lengths)}; all must have the same length t")
-    arr = np.asarray(contexts)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"contexts must be a non-empty n×t array of tokens, got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"context tokens must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.min() < 0 or (V is not None and arr.max() >= V):
-        bad = arr.min() if arr.min() < 0 else arr.max()
-        raise ValueError(f"context token {bad} is out of range for a vocabulary of size V={V}")
-    return arr
+class LanguageData(_LanguageFields):
+    """NTP data with the tokens of its distinct contexts (m×t) and, when known, the vocabulary and groups."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]], vocab: list[str] | None = None,
+                groups: np.ndarray | None = None) -> "LanguageData":
+        data = check_data(data)
+        contexts = check_tokens(contexts, "contexts", ndim=2, V=data.V, rows=data.m)
+        if vocab is not None:
+            vocab = check_vocab(vocab, "vocab", data.V)
+        if groups is not None:
+            groups = check_tokens(groups, "groups", ndim=1, integer_dtype=False)
+            if groups.shape != (data.m,):
+                raise ValueError(f"groups must have one entry per context (shape ({data.m},)), got {groups.shape}")
+        return super().__new__(cls, data, contexts, vocab, groups)
+
+
+def _vocab_size(V: int | None, vocab: list[str] | None) -> int | None:
+    """``V`` checked; without it, the size of a given vocabulary."""
+    if V is not None:
+        return check_int(V, "V", minimum=1, maximum=2**62)
+    return None if vocab is None else len(check_vocab(vocab))
 
 
 def pairs_data(contexts: np.ndarray | Sequence[Sequence[int]], next_tokens: Sequence[int] | np.ndarray,
                V: int | None = None) -> LanguageData:
     """NTP data from n pairs (context of t tokens, next token); distinct contexts in lexicographic order (T24 §2)."""
-    X = _context_array(contexts, V)
-    z = np.asarray(next_tokens)
-    if z.shape != (X.shape[0],):
-        raise ValueError(f"{X.shape[0]} contexts but next_tokens has shape {z.shape}")
-    if not np.issubdtype(z.dtype, np.integer):
-        raise ValueError(f"next tokens must be integers, got dtype {z.dtype}")
-    z = z.astype(np.int64)
-    V = int(max(X.max(), z.max())) + 1 if V is None else int(V)
-    if z.min() < 0 or z.max() >= V:
-        raise ValueError(f"next token {z.min() if z.min() < 0 else z.max()} is out of range for V={V}")
+    if V is not None:
+        V = check_int(V, "V", minimum=1, maximum=2**62)
+    X = check_tokens(contexts, "contexts", ndim=2, V=V)
+    z = check_tokens(next_tokens, "next_tokens", ndim=1, V=V, rows=X.shape[0])
+    V = int(max(X.max(), z.max())) + 1 if V is None else V
+    check_memory(8.0 * V * X.shape[0], f"NTP data with V = {V} tokens and up to {X.shape[0]} contexts")
     distinct, j = np.unique(X, axis=0, return_inverse=True)
     counts = sp.coo_array((np.ones(z.size), (z, j.ravel())), shape=(V, distinct.shape[0]))
     return LanguageData(NTPData.from_counts(counts), distinct)
@@ -86,6 +97,10 @@ def pairs_data(contexts: np.ndarray | Sequence[Sequence[int]], next_tokens: Sequ
 def stream_contexts(tokens: Sequence[int] | np.ndarray, t: int, V: int | None = None,
                     vocab: list[str] | None = None) -> LanguageData:
     """Every window ``tokens[i:i+t]`` is a context and ``tokens[i+t]`` its next token (one pair per occurrence)."""
+    t, V = check_int(t, "t", minimum=1), _vocab_size(V, vocab)
+    tokens = check_tokens(tokens, "tokens", ndim=1, V=V, integer_dtype=False)
+    if tokens.size <= t:
+        raise ValueError(f"a stream of {tokens.size} tokens has no window of t = {t} tokens and a next one")
     data, contexts = NTPData.from_tokens(tokens, t, V)
     return LanguageData(data, contexts, vocab)
 
@@ -93,15 +108,17 @@ def stream_contexts(tokens: Sequence[int] | np.ndarray, t: int, V: int | None = 
 def line_contexts(lines: Sequence[Sequence[int] | np.ndarray], t: int, V: int | None = None,
                   vocab: list[str] | None = None) -> LanguageData:
     """One pair per line: its first t tokens and the token after them (Z24 §5); shorter lines are skipped."""
-    if t < 1:
-        raise ValueError(f"t must be at least 1, got {t}")
-    kept = [np.asarray(line) for line in lines if len(line) > t]
+    t, V = check_int(t, "t", minimum=1), _vocab_size(V, vocab)
+    if isinstance(lines, (str, bytes)) or not isinstance(lines, (Sequence, np.ndarray)):
+        raise TypeError(f"lines must be a sequence of token sequences, got {type(lines).__name__}")
+    kept = [check_tokens(line, f"lines[{i}]", ndim=1, V=V) for i, line in enumerate(lines)
+            if not hasattr(line, "__len__") or len(line) > t]
     if not kept:
         raise ValueError(f"no line has more than t = {t} tokens")
     X = np.stack([line[:t] for line in kept])
     z = np.array([line[t] for line in kept])
     d = pairs_data(X, z, V)
-    return d._replace(vocab=vocab)
+    return LanguageData(d.data, d.contexts, vocab)
 
 
 def text_contexts(text: str, V: int, t: int, per_line: bool = False) -> LanguageData:
@@ -109,6 +126,10 @@ def text_contexts(text: str, V: int, t: int, per_line: bool = False) -> Language
 
     ``per_line=False``: every window of the whole token stream; ``per_line=True``: one pair per non-empty line.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    V, t = check_int(V, "V", minimum=2), check_int(t, "t", minimum=1)
+    per_line = check_bool(per_line, "per_line")
     tok = tokenize(text, V)
     if per_line:
         lines = [encode(line, tok.vocab) for line in text.splitlines() if line.strip()]
@@ -118,6 +139,10 @@ def text_contexts(text: str, V: int, t: int, per_line: bool = False) -> Language
 
 def resample_counts(lang: LanguageData, rng: np.random.Generator, max_count: int = 4) -> LanguageData:
     """Z24's sampler: keep every support, draw each support token's count uniformly from ``{1..max_count}``."""
+    if not isinstance(lang, LanguageData):
+        raise TypeError(f"lang must be a LanguageData, got {type(lang).__name__}")
+    rng = check_rng(rng)
+    max_count = check_int(max_count, "max_count", minimum=1, maximum=2**62)
     S = lang.data.S
     data = random_ntp_data(S.shape[0], S.shape[1], S.sum(axis=0).astype(np.int64), rng, max_count=max_count, S=S)
     return lang._replace(data=data)
@@ -141,6 +166,8 @@ def synthetic_sentences(rng: np.random.Generator, max_count: int = 2) -> Languag
     next nouns depend on the verb and on whether the subject is an animal or a person, so the 16 contexts
     form 8 pairs with equal supports (cat/dog, boy/girl), and different supports overlap.
     """
+    rng = check_rng(rng)
+    max_count = check_int(max_count, "max_count", minimum=1, maximum=2**62)
     verbs = ["eats", "drinks", "sees", "likes"]
     sentences = [(f"{s} {v} the", _NEXT[kind, v]) for s, kind in _SUBJECTS for v in verbs]
     vocab: list[str] = []
@@ -165,11 +192,11 @@ def role_similarity(tokens: np.ndarray, V: int) -> np.ndarray:
     Two words play the same role when they occur between the same words: a distributional notion of
     synonymy, computed from the stream itself.
     """
-    tok = np.asarray(tokens, dtype=np.int64)
-    if tok.ndim != 1 or tok.size < 2:
+    V = check_int(V, "V", minimum=1)
+    tok = check_tokens(tokens, "tokens", ndim=1, V=V, integer_dtype=False)
+    if tok.size < 2:
         raise ValueError(f"tokens must be a 1-D stream of at least 2 tokens, got shape {tok.shape}")
-    if tok.min() < 0 or tok.max() >= V:
-        raise ValueError(f"token {tok.max() if tok.max() >= V else tok.min()} is out of range for V={V}")
+    check_memory(8.0 * 4 * V * V, f"the V×V role similarity with V = {V}")
     nxt = sp.coo_array((np.ones(tok.size - 1), (tok[:-1], tok[1:])), shape=(V, V)).toarray()  # w → following
     prev = nxt.T  # w → preceding
     F = np.hstack([prev, nxt])
@@ -196,9 +223,15 @@ def simplified_language(rng: np.random.Generator, *, text: str | None = None, V:
 
     ``groups[j]`` is the frequent context that context j came from; contexts of one group share their support.
     """
-    if t < 1 or n_frequent < 1 or variants < 0 or max_support < 2:
-        raise ValueError(f"need t ≥ 1, n_frequent ≥ 1, variants ≥ 0, max_support ≥ 2; got t={t}, "
-                         f"n_frequent={n_frequent}, variants={variants}, max_support={max_support}")
+    rng = check_rng(rng)
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"text must be a str or None, got {type(text).__name__}")
+    V, t = check_int(V, "V", minimum=2), check_int(t, "t", minimum=1)
+    n_frequent, variants = check_int(n_frequent, "n_frequent", minimum=1), check_int(variants, "variants", minimum=0)
+    max_support = check_int(max_support, "max_support", minimum=2)
+    min_words = check_int(min_words, "min_words", minimum=0)
+    role_threshold = check_real(role_threshold, "role_threshold")
+    max_count = check_int(max_count, "max_count", minimum=1, maximum=2**62)
     text = load_text("python-docs") if text is None else text
     tok = tokenize(text, V)
     Vv = len(tok.vocab)

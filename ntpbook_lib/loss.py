@@ -116,7 +116,7 @@ def restricted_ce_loss(L: np.ndarray, data: NTPData) -> float:
     Only in-support logits enter: it is the NTP loss with each softmax restricted to ``S_j``, so
     ``CE_F ≥ H`` with equality iff the in-support log-odds are exact.  For a linear model pass ``L = W H``.
     """
-    L = check_logits(L, data)
+    L = check_logits(check_array(L, "L", finite=False), data, "L")  # a torch tensor is read as float64 NumPy
     Psp = data.P_sparse
     starts = Psp.indptr[:-1]
     cols = np.repeat(np.arange(data.m), data.support_sizes)

@@ -24,8 +24,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import NTPData
-from .training import cpu_threads, log_schedule
+from .training import MAX_THREADS, cpu_threads, log_schedule
 from .ufm import GeometryHistory, UFMReference, geometry_metrics, ufm_reference
+from .validation import (
+    check_betas,
+    check_bool,
+    check_choice,
+    check_data,
+    check_device,
+    check_dtype,
+    check_generator,
+    check_int,
+    check_ints,
+    check_memory,
+    check_real,
+    check_tokens,
+)
 
 __all__ = ["NTPNetwork", "TinyTransformer", "ContextMLP", "ContextLSTM", "train_model"]
 
@@ -35,9 +49,9 @@ class NTPNetwork(nn.Module):
 
     def __init__(self, V: int, d: int) -> None:
         super().__init__()
-        if V < 2 or d < 1:
-            raise ValueError(f"need V ≥ 2 and d ≥ 1, got V={V}, d={d}")
-        self.V, self.d = int(V), int(d)
+        V, d = check_int(V, "V", minimum=2), check_int(d, "d", minimum=1)
+        check_memory(4.0 * 2 * V * d, f"the V×d = {V}×{d} token embeddings and decoder")
+        self.V, self.d = V, d
         self.decoder = nn.Linear(d, V, bias=False)
 
     @property
@@ -115,13 +129,20 @@ class TinyTransformer(NTPNetwork):
                  mlp_hidden: int | None = None, positional: bool = False, max_len: int = 64,
                  generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
-        if n_layers < 1 or n_heads < 1:
-            raise ValueError(f"need n_layers ≥ 1 and n_heads ≥ 1, got {n_layers} and {n_heads}")
-        head_dim = max(1, d // n_heads) if head_dim is None else int(head_dim)
+        V, d = self.V, self.d
+        n_layers, n_heads = check_int(n_layers, "n_layers", minimum=1), check_int(n_heads, "n_heads", minimum=1)
+        head_dim = max(1, d // n_heads) if head_dim is None else check_int(head_dim, "head_dim", minimum=1)
+        mlp_hidden = 4 * d if mlp_hidden is None else check_int(mlp_hidden, "mlp_hidden", minimum=1)
+        positional = check_bool(positional, "positional")
+        max_len = check_int(max_len, "max_len", minimum=1)
+        generator = None if generator is None else check_generator(generator)
+        per_layer = 4 * n_heads * head_dim * d + 3 * d * mlp_hidden
+        check_memory(4.0 * (n_layers * per_layer + (max_len * d if positional else 0)),
+                     f"a transformer with {n_layers} layers of width d = {d}")
         self.token = nn.Embedding(V, d)
         self.position = nn.Embedding(max_len, d) if positional else None
         self.max_len = int(max_len)
-        self.blocks = nn.ModuleList(_Block(d, n_heads, head_dim, mlp_hidden or 4 * d) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(_Block(d, n_heads, head_dim, mlp_hidden) for _ in range(n_layers))
         self.norm = nn.RMSNorm(d)
         self.init_parameters(torch.Generator().manual_seed(0) if generator is None else generator)
 
@@ -148,10 +169,14 @@ class ContextMLP(NTPNetwork):
     def __init__(self, V: int, t: int, d: int = 64, n_layers: int = 2, *, embed_dim: int | None = None,
                  hidden: int | None = None, generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
-        if t < 1 or n_layers < 1:
-            raise ValueError(f"need t ≥ 1 and n_layers ≥ 1, got t={t}, n_layers={n_layers}")
-        self.t = int(t)
-        e, hid = embed_dim or d, hidden or 4 * d
+        V, d = self.V, self.d
+        t, n_layers = check_int(t, "t", minimum=1), check_int(n_layers, "n_layers", minimum=1)
+        e = d if embed_dim is None else check_int(embed_dim, "embed_dim", minimum=1)
+        hid = 4 * d if hidden is None else check_int(hidden, "hidden", minimum=1)
+        generator = None if generator is None else check_generator(generator)
+        check_memory(4.0 * (V * e + t * e * hid + (n_layers - 1) * hid * hid + hid * d),
+                     f"an MLP on t·e = {t}·{e} inputs with {n_layers} layers of width {hid}")
+        self.t = t
         self.token = nn.Embedding(V, e)
         sizes = [t * e] + [hid] * (n_layers - 1) + [d]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -175,6 +200,10 @@ class ContextLSTM(NTPNetwork):
 
     def __init__(self, V: int, d: int = 64, n_layers: int = 1, *, generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
+        V, d = self.V, self.d
+        n_layers = check_int(n_layers, "n_layers", minimum=1)
+        generator = None if generator is None else check_generator(generator)
+        check_memory(4.0 * 8 * n_layers * d * (d + 1), f"an LSTM with {n_layers} layers of width d = {d}")
         self.token = nn.Embedding(V, d)
         self.lstm = nn.LSTM(d, d, num_layers=n_layers, batch_first=True)
         self.norm = nn.RMSNorm(d)
@@ -187,29 +216,30 @@ class ContextLSTM(NTPNetwork):
 
 
 def _check_inputs(model: nn.Module, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
-    if not isinstance(contexts, np.ndarray) and len({len(c) for c in contexts}) > 1:
-        raise ValueError(f"contexts have mismatched lengths {sorted({len(c) for c in contexts})}; "
-                         "all must have the same length t")
-    X = np.asarray(contexts)
-    if X.ndim != 2 or X.shape[0] != data.m:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an NTPNetwork (TinyTransformer, ContextMLP, ContextLSTM), "
+                        f"got {type(model).__name__}")
+    data = check_data(data)
+    X = check_tokens(contexts, "contexts", ndim=2, V=data.V)
+    if X.shape[0] != data.m:
         raise ValueError(f"contexts must be an m×t array with one row per distinct context (m={data.m}), "
                          f"got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.integer):
-        raise ValueError(f"context tokens must be integers, got dtype {X.dtype}")
-    if X.min() < 0 or X.max() >= data.V:
-        raise ValueError(f"context tokens must lie in [0, V={data.V}), found {X.min()}..{X.max()}")
     out = getattr(getattr(model, "decoder", None), "out_features", None)
     if not isinstance(model, NTPNetwork) or out != data.V:
         raise ValueError(f"the model's output size must be V={data.V} (an NTPNetwork with a V×d decoder), "
                          f"got {out}")
-    return X.astype(np.int64)
+    return X
 
 
 def _snapshot(model: NTPNetwork, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """``(W, H)`` in float64: the decoder (V×d) and the context embeddings (d×m)."""
     with torch.no_grad():
         H = model.embed(X).T
-        return (model.W.detach().cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64))
+        W = model.W
+        if not (bool(torch.isfinite(W).all()) and bool(torch.isfinite(H).all())):
+            raise ValueError("the network's weights or embeddings overflowed during training: lr is too large "
+                             "for this problem")
+        return (W.detach().cpu().numpy().astype(np.float64), H.cpu().numpy().astype(np.float64))
 
 
 def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]],
@@ -229,12 +259,33 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
     The model is moved to ``device`` and ``dtype`` in place.
     """
     X_np = _check_inputs(model, data, contexts)
-    if steps < 1 or lr <= 0 or weight_decay < 0:
-        raise ValueError(f"need steps ≥ 1, lr > 0 and weight_decay ≥ 0; got {steps}, {lr}, {weight_decay}")
+    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    lr = check_real(lr, "lr", positive=True)
+    weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
+    optimizer = check_choice(optimizer, "optimizer", ("adamw", "sgd"))
+    betas = check_betas(betas)
     m = data.m
-    if batch_size is not None and not 1 <= batch_size <= m:
-        raise ValueError(f"batch_size must lie in 1..m={m}, got {batch_size}")
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=m)
+    n_records = check_int(n_records, "n_records", minimum=1)
+    snapshots = check_ints(snapshots, "snapshots", minimum=0)
+    if any(s > steps for s in snapshots):
+        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
+    if ref is not None and not isinstance(ref, UFMReference):
+        raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
+    device, dtype = check_device(device), check_dtype(dtype)
+    top = float(torch.finfo(dtype).max)
+    if lr > top or lr * weight_decay > top:
+        raise ValueError(f"lr = {lr:g} (and lr · weight_decay = {lr * weight_decay:g}) must lie within the range "
+                         f"of {dtype} (at most {top:.3g}): the optimizer multiplies the {dtype} parameters by them")
+    if generator is not None:
+        generator = check_generator(generator)
+    if num_threads is not None:
+        num_threads = check_int(num_threads, "num_threads", minimum=1, maximum=MAX_THREADS)
+    progress = check_bool(progress, "progress")
     ref = ufm_reference(data) if ref is None else ref
+    if ref.L_mm.shape != (data.V, data.m):
+        raise ValueError(f"ref was made for data of shape {ref.L_mm.shape}, not V×m = ({data.V}, {data.m})")
     with cpu_threads(num_threads):
         model.to(device=device, dtype=dtype)
         kw = dict(dtype=dtype, device=device)

@@ -11,7 +11,7 @@ normalised GD or Adam in torch and records the quantities of T24 Figs 3–5 on a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -55,16 +55,21 @@ __all__ = [
 
 
 SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torch thread is faster
+MAX_THREADS = 1024  # more threads than any CPU offers would only cost memory and start-up time
+
+
+def cpu_threads(n: int | None) -> AbstractContextManager[None]:
+    """Run torch and the BLAS library on ``n`` CPU threads inside the block (``None``: as they are), then restore."""
+    if n is not None:
+        n = check_int(n, "n (the number of threads, a positive integer)", minimum=1, maximum=MAX_THREADS)
+    return _threads(n)
 
 
 @contextmanager
-def cpu_threads(n: int | None) -> Iterator[None]:
-    """Run torch and the BLAS library on ``n`` CPU threads inside the block (``None``: as they are), then restore."""
+def _threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    if int(n) != n or n < 1:
-        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
     before = torch.get_num_threads()
     torch.set_num_threads(int(n))
     try:
@@ -81,6 +86,8 @@ def small_problem_threads(device: str | torch.device, work: int):
     which stalls badly when the cores are shared with other work: 3000 GD steps of T24's synthetic problem
     take about 0.5 s on one thread and 10–15 s on two threads of a busy 2-core machine.
     """
+    device = check_device(device)
+    work = check_real(work, "work", nonnegative=True)
     return cpu_threads(1 if torch.device(device).type == "cpu" and work <= SMALL_PROBLEM else None)
 
 

@@ -146,8 +146,9 @@ class CollapseCosines(NamedTuple):
 
 def collapse_cosines(H: np.ndarray, data: NTPData) -> CollapseCosines:
     """Subspace collapse (Z24 Prop. 1): how parallel are the embeddings of contexts that share a support?"""
-    H = np.asarray(H, dtype=np.float64)
-    if H.ndim != 2 or H.shape[1] != data.m:
+    data = check_data(data)
+    H = check_array(H, "H", ndim=2, nonempty=True)
+    if H.shape[1] != data.m:
         raise ValueError(f"H must be d×m with m={data.m}, got shape {H.shape}")
     _, group = np.unique(data.S.T, axis=0, return_inverse=True)
     group = group.ravel()
@@ -167,9 +168,14 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     ``‖X̂Ŷᵀ‖_F²``, ``‖X̂X̂ᵀ‖_F²`` and ``‖ŶŶᵀ‖_F²``, and the entry sums of ``corr`` are ``‖X̂1‖²``, ``‖Ŷ1‖²``:
     O((a + b)² m) work and memory, so it also serves m = 10^5 contexts.
     """
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+    X, Y = check_array(X, "X", ndim=2, nonempty=True), check_array(Y, "Y", ndim=2, nonempty=True)
+    eps = check_real(eps, "eps", nonnegative=True)
+    if X.shape[1] != Y.shape[1]:
         raise ValueError(f"sim_corr compares two matrices with m columns each, got {X.shape} and {Y.shape}")
+    if X.shape[1] == 1:  # corr(X), corr(Y) are 1×1, so constant: σ = 0 and the ratio is ε/ε, as in sim
+        if eps == 0:
+            raise ValueError("sim_corr with eps = 0 is undefined (0/0) for m = 1 column")
+        return 1.0
     m2 = X.shape[1] ** 2
 
     def unit(M: np.ndarray) -> np.ndarray:  # unit columns, scaled first so that no norm overflows
@@ -183,7 +189,10 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     cxy = np.sum((Xn @ Yn.T) ** 2) / m2 - mx * my
     cxx = np.sum((Xn @ Xn.T) ** 2) / m2 - mx * mx
     cyy = np.sum((Yn @ Yn.T) ** 2) / m2 - my * my
-    return float((cxy + eps) / (np.sqrt(max(cxx, 0.0) * max(cyy, 0.0)) + eps))
+    den = np.sqrt(max(cxx, 0.0) * max(cyy, 0.0))
+    if eps == 0 and den == 0:
+        raise ValueError("sim_corr with eps = 0 is undefined (0/0) when corr(X) or corr(Y) is constant")
+    return float((cxy + eps) / (den + eps))
 
 
 
@@ -360,10 +369,14 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     ``CE − H = Σ_j π̂_j log(1 + GM_j Σ_{v∉S_j} e^{−R(a_j − L^mm[v,j])}) ≤ e^{−R} Σ_j π̂_j (V − S_j) GM_j``.
     ``L_mm`` (default: the NTP-SVM★ solution) must be feasible for eqs. (9)–(10) up to ``tol``.
     """
+    check_data(data)
+    tol = check_real(tol, "tol", nonnegative=True)
+    if L_mm is not None:
+        L_mm = check_array(L_mm, "L_mm")
+        if L_mm.shape != (data.V, data.m):
+            raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
     L_in = logits_in(data)
-    L_mm = ntp_svm_logits(data.S) if L_mm is None else np.asarray(L_mm, dtype=np.float64)
-    if L_mm.shape != (data.V, data.m):
-        raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
+    L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data")) if L_mm is None else L_mm
     S = data.S > 0
     hi_in, lo_in = np.where(S, L_mm, -np.inf).max(axis=0), np.where(S, L_mm, np.inf).min(axis=0)
     hi_out = np.where(S, -np.inf, L_mm).max(axis=0)
@@ -395,9 +408,11 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
     """
     check_data(data)
     if L_mm is None:
-        L_mm = ntp_svm_logits(data.S, **svm_options)
-    elif np.shape(L_mm) != (data.V, data.m):
-        raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {np.shape(L_mm)}")
+        L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data"), **svm_options)
+    else:
+        L_mm = check_array(L_mm, "L_mm")
+        if L_mm.shape != (data.V, data.m):
+            raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
     W_mm, H_mm = mm_embeddings(L_mm)
     return UFMReference(logits_in(data), L_mm, W_mm, H_mm, centered_support(data.S))
 
@@ -422,9 +437,16 @@ class ProxyQuality(NamedTuple):
 
 def proxy_quality(S: np.ndarray, L_mm: np.ndarray, rank_rtol: float = 1e-3) -> ProxyQuality:
     """Compare ``S̃`` with ``L^mm`` in norm, direction, geometry (Cor. 1 factors), rank, and Prop. 3's certificate."""
-    S_t, L_mm = centered_support(S), np.asarray(L_mm, dtype=np.float64)
+    S = check_support(S, "S")
+    S_t = centered_support(S)
+    L_mm = check_array(L_mm, "L_mm", ndim=2)
+    rank_rtol = check_real(rank_rtol, "rank_rtol", positive=True, below=1.0)
     if L_mm.shape != S_t.shape:
         raise ValueError(f"L_mm has shape {L_mm.shape} but S has shape {S_t.shape}")
+    top = float(np.max(np.abs(L_mm)))
+    if not 1e-150 < top < 1e150:  # ‖L_mm‖_F and the nuclear norm are formed directly: keep their squares in range
+        raise ValueError(f"L_mm has largest entry {top:.3g} in magnitude; proxy_quality needs one between 1e-150 "
+                         "and 1e150 (L^mm has in-support entries at least 1 above the off-support ones)")
     s_mm, s_p = np.linalg.svd(L_mm, compute_uv=False), np.linalg.svd(S_t, compute_uv=False)
 
     def erank(s: np.ndarray) -> float:
@@ -462,7 +484,14 @@ def geometry_metrics(W: np.ndarray, H: np.ndarray, data: NTPData, ref: UFMRefere
     if W.shape[0] != data.V or H.shape[1] != data.m or W.shape[1] != H.shape[0]:
         raise ValueError(f"need W of shape (V={data.V}, d) and H of shape (d, m={data.m}), "
                          f"got {W.shape} and {H.shape}")
-    L = W @ H
+    if not isinstance(ref, UFMReference):
+        raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
+    if ref.L_mm.shape != (data.V, data.m):
+        raise ValueError(f"ref was made for data of shape {ref.L_mm.shape}, not V×m = ({data.V}, {data.m})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        L = W @ H
+    if not np.all(np.isfinite(L)):
+        raise ValueError("the logits W H overflow float64: rescale W or H")
     return GeometryMetrics(
         ce_decomposition(L, data).excess, frobenius_norm(W), frobenius_norm(H),
         frobenius_norm(project_logits_F(L, data) - ref.L_in),

@@ -36,6 +36,9 @@ __all__ = [
     "check_logits",
     "check_support",
     "check_strictly_monotone",
+    "check_tokens",
+    "check_vocab",
+    "check_generator",
     "embedding_scale",
     "rescale",
     "frobenius_norm",
@@ -272,6 +275,88 @@ def check_device(device: Any, name: str = "device") -> str:
     except RuntimeError as err:
         raise ValueError(f"{name} {device!r} is not a torch device ({err})") from None
     return device
+
+
+# ------------------------------------------------------------------------------------------- tokens
+def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, rows: int | None = None,
+                 integer_dtype: bool = True) -> np.ndarray:
+    """Token ids as int64: a non-empty 1-D stream (``ndim=1``) or n×t contexts (``ndim=2``, rows of one length t ≥ 1,
+    ``rows`` of them on request), in ``[0, V)`` (``V`` given) or at least non-negative.
+
+    With ``integer_dtype`` the ids must come as integers (an integer array or Python ints); otherwise
+    integer-valued floats (``3.0``) are read as ids too.
+    """
+    if isinstance(tokens, (str, bytes)):
+        raise TypeError(f"{name} must hold token ids (integers), got a {type(tokens).__name__}")
+    if hasattr(tokens, "detach") and hasattr(tokens, "cpu"):  # a torch tensor
+        tokens = tokens.detach().cpu().numpy()
+    if ndim == 2 and not isinstance(tokens, np.ndarray):
+        if not isinstance(tokens, Iterable):
+            raise TypeError(f"{name} must be an n×t array of token ids, got {type(tokens).__name__}")
+        tokens = list(tokens)
+        lengths = {len(c) if hasattr(c, "__len__") else -1 for c in tokens}
+        if len(lengths) > 1:
+            raise ValueError(f"{name} have mismatched lengths {sorted(lengths)}; all must have the same length t")
+    try:
+        arr = np.asarray(tokens)
+    except (ValueError, TypeError):  # ragged: check_array below says so
+        arr = None
+    if arr is not None and arr.dtype.kind in "iu":  # the common case, without a float64 round trip
+        if arr.ndim != ndim:
+            raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**62:
+            raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
+        arr = arr.astype(np.int64)
+    else:
+        checked = check_array(tokens, name, ndim=ndim, integer=True)
+        if checked.size and np.abs(checked).max() >= 2**62:
+            raise ValueError(f"{name} must be below 2^62, found {checked[np.abs(checked) >= 2**62][0]:g}")
+        if integer_dtype and checked.size and not _all_integer_typed(arr):
+            raise ValueError(f"{name} must be integers (token ids), got {arr.dtype} values")
+        arr = checked.astype(np.int64)
+    if arr.size == 0 or (ndim == 2 and arr.shape[1] == 0):
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if rows is not None and arr.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows (one per context), got shape {arr.shape}")
+    if arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative token ids, found {arr.min()}")
+    if V is not None and arr.max() >= V:
+        raise ValueError(f"{name}: token {arr.max()} is out of range: tokens must lie in [0, V={V})")
+    return arr
+
+
+def _all_integer_typed(tokens: Any) -> bool:
+    """Whether every entry of a (nested) sequence or array is an integer by type, not merely by value."""
+    arr = np.asarray(tokens)
+    if arr.dtype.kind in "iu":
+        return True
+    if arr.dtype.kind != "O":
+        return False
+    return all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in arr.ravel())
+
+
+def check_vocab(vocab: Any, name: str = "vocab", V: int | None = None) -> list[str]:
+    """A vocabulary: a list of distinct strings (token id → word), ``V`` of them on request."""
+    if isinstance(vocab, (str, bytes)) or not isinstance(vocab, Sequence):
+        raise TypeError(f"{name} must be a list of words (str), got {type(vocab).__name__}")
+    bad = [w for w in vocab if not isinstance(w, str)]
+    if bad:
+        raise TypeError(f"{name} must hold words (str), found {type(bad[0]).__name__} {bad[0]!r}")
+    if len(set(vocab)) != len(vocab):
+        raise ValueError(f"{name} must hold distinct words (one per token id)")
+    if V is not None and len(vocab) != V:
+        raise ValueError(f"{name} has {len(vocab)} words, expected V={V} (one per token id)")
+    return list(vocab)
+
+
+def check_generator(generator: Any, name: str = "generator"):
+    """A ``torch.Generator`` (``TypeError`` for anything else, a NumPy generator included)."""
+    import torch
+
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator, e.g. torch.Generator().manual_seed(seed); "
+                        f"got {type(generator).__name__}")
+    return generator
 
 
 # ------------------------------------------------------------------------------------------ scaling

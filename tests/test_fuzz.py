@@ -94,6 +94,52 @@ def has_off_support(data: NTPData) -> bool:
     return bool(np.any(data.support_sizes < data.V))
 
 
+_CACHE: dict = {}
+
+
+def _lang():
+    """Synthetic sentences (m = 16, V = 30, every S_j = 3: 8 pairs of contexts with equal supports)."""
+    if "lang" not in _CACHE:
+        _CACHE["lang"] = nl.synthetic_sentences(np.random.default_rng(0))
+    return _CACHE["lang"]
+
+
+def _ref(data: NTPData):
+    """The NTP-UFM reference of data, computed once per data set."""
+    key = ("ref", data.P.tobytes(), data.pi.tobytes())
+    if key not in _CACHE:
+        _CACHE[key] = nl.ufm_reference(data)
+    return _CACHE[key]
+
+
+def _tiny(kind: str = "transformer", V: int = 30, t: int = 5):
+    """A network of tiny width, seeded."""
+    g = torch.Generator().manual_seed(0)
+    if kind == "transformer":
+        return nl.TinyTransformer(V, d=4, n_layers=1, n_heads=2, generator=g)
+    if kind == "mlp":
+        return nl.ContextMLP(V, t, d=4, n_layers=2, generator=g)
+    return nl.ContextLSTM(V, d=4, generator=g)
+
+
+def _train(model=None, steps=1, **kw):
+    lang = _lang()
+    kw = {"ref": _ref(lang.data), "progress": False, "n_records": 2, **kw}
+    return nl.train_model(_tiny() if model is None else model, lang.data, lang.contexts, steps, **kw)
+
+
+_WORDS = {"det": ["the", "a"], "adj": ["big", "small", "red"], "noun": ["cat", "dog", "boy", "girl"],
+          "verb": ["sees", "likes", "eats"], "obj": ["ball", "fish", "cake", "tree"]}
+
+
+def make_text(seed: int, n_lines: int = 40) -> str:
+    """Short text of template sentences (one per line): repeated contexts, words of a few roles."""
+    rng = np.random.default_rng(seed)
+    pick = lambda role: _WORDS[role][rng.integers(len(_WORDS[role]))]  # noqa: E731
+    return "\n".join(f"{pick('det')} {pick('adj')} {pick('noun')} {pick('verb')} the {pick('obj')} ."
+                     for _ in range(n_lines))
+
+
 def assert_margin_constraints(L: np.ndarray, S: np.ndarray, tol: float) -> None:
     """(6a)/(10): equal in-support logits; (6b): in-support at least 1 above out-of-support."""
     S = S > 0
@@ -135,6 +181,13 @@ DATA_FUNCS = {
     "nuclear_regularization_path": lambda d: nl.nuclear_regularization_path(d, [0.1]),
     "ufm_reference": lambda d: nl.ufm_reference(d),
     "train_ufm": lambda d: nl.train_ufm(d, 2, steps=1, rng=np.random.default_rng(0)),
+    "restricted_ce_loss": lambda d: nl.restricted_ce_loss(np.zeros((2, 1)), d),
+    "collapse_cosines": lambda d: nl.collapse_cosines(np.eye(1), d),
+    "genie_bound": lambda d: nl.genie_bound(d),
+    "geometry_metrics": lambda d: nl.geometry_metrics(np.eye(2), np.eye(2), d, None),
+    "LanguageData": lambda d: nl.LanguageData(d, np.zeros((1, 1), dtype=np.int64)),
+    "train_model": lambda d: nl.train_model(_tiny(), d, np.zeros((1, 1), dtype=np.int64), steps=1,
+                                            progress=False),
 }
 
 
@@ -153,6 +206,9 @@ RNG_FUNCS = {
     "separability_phase_transition": lambda r: nl.separability_phase_transition(4, 3, 2, [1.0], 1, r),
     "train_ufm": lambda r: nl.train_ufm(make_data(0, 0), 2, steps=1, rng=r),
     "train_linear": lambda r: nl.train_linear(make_data(0, 0), np.eye(5), init="lecun", rng=r, steps=1),
+    "resample_counts": lambda r: nl.resample_counts(_lang(), r),
+    "synthetic_sentences": lambda r: nl.synthetic_sentences(r),
+    "simplified_language": lambda r: nl.simplified_language(r, text=make_text(0)),
 }
 
 
@@ -245,6 +301,59 @@ SETTINGS = {
     "NTPData.from_pairs": [(lambda b: NTPData.from_pairs(["a", "b"], [0, b]), (0, True))],
     "plotting.subplots": [(lambda b: nl.plotting.subplots(b), ()),
                           (lambda b: nl.plotting.subplots(1, 1, width=b), (1.5,))],
+    "count_entropy_range": [(lambda b: nl.count_entropy_range(b, 2), ()), (lambda b: nl.count_entropy_range(2, b), ())],
+    "dirichlet_expected_entropy": [(lambda b: nl.dirichlet_expected_entropy(b), BIG),
+                                   (lambda b: nl.dirichlet_expected_entropy(3, b), (1.5,) + BIG)],
+    "encode": [(lambda b: nl.encode(b, ["a", "<unk>"]), ("3",)), (lambda b: nl.encode("a b", b), ())],
+    "cpu_threads": [(lambda b: nl.cpu_threads(b), (None,))],
+    "small_problem_threads": [(lambda b: nl.small_problem_threads("cpu", b), (0, 1.5) + BIG),
+                              (lambda b: nl.small_problem_threads(b, 10), ())],
+    "sim_corr": [(lambda b: nl.sim_corr(np.eye(3), np.eye(3), eps=b), (0, 1.5) + BIG)],
+    "genie_bound": [(lambda b: nl.genie_bound(_d0(), tol=b), (0, 1.5) + BIG)],
+    "proxy_quality": [(lambda b: nl.proxy_quality(_d0().S, nl.ntp_svm_logits(_d0().S), rank_rtol=b), ())],
+    "collapse_cosines": [(lambda b: nl.collapse_cosines(b, _lang().data), ())],
+    "restricted_ce_loss": [(lambda b: nl.restricted_ce_loss(b, _d0()), ())],
+    "geometry_metrics": [(lambda b: nl.geometry_metrics(np.ones((30, 2)), np.ones((2, 16)), _lang().data, b), ())],
+    "pairs_data": [(lambda b: nl.pairs_data([[0, 1], [1, 0]], [1, 2], V=b), (None,))],
+    "stream_contexts": [(lambda b: nl.stream_contexts([0, 1, 2, 1, 0], b), ()),
+                        (lambda b: nl.stream_contexts([0, 1, 2, 1, 0], 1, V=b), (None,)),
+                        (lambda b: nl.stream_contexts([0, 1, 2, 1, 0], 1, vocab=b), (None,))],
+    "line_contexts": [(lambda b: nl.line_contexts([[0, 1, 2], [1, 0, 2]], b), ()),
+                      (lambda b: nl.line_contexts([[0, 1, 2], [1, 0, 2]], 1, V=b), (None,)),
+                      (lambda b: nl.line_contexts(b, 1), ())],
+    "text_contexts": [(lambda b: nl.text_contexts("a b a c a b", b, 1), BIG),
+                      (lambda b: nl.text_contexts("a b a c a b", 3, b), ()),
+                      (lambda b: nl.text_contexts("a b a c a b", 3, 1, per_line=b), (True,)),
+                      (lambda b: nl.text_contexts(b, 3, 1), ())],
+    "resample_counts": [(lambda b: nl.resample_counts(_lang(), _rng(), max_count=b), ()),
+                        (lambda b: nl.resample_counts(b, _rng()), ())],
+    "synthetic_sentences": [(lambda b: nl.synthetic_sentences(_rng(), max_count=b), ())],
+    "simplified_language": [
+        (lambda b, k=k: nl.simplified_language(_rng(), text="a b a b", **{k: b}), valid)
+        for k, valid in [("V", BIG), ("t", ()), ("n_frequent", BIG), ("variants", (0,) + BIG),
+                         ("max_support", BIG), ("min_words", (0,) + BIG), ("max_count", ()),
+                         ("role_threshold", (0, -1, -0.5, 1.5) + BIG), ("text", ())]],
+    "LanguageData": [(lambda b: nl.LanguageData(_lang().data, _lang().contexts, vocab=b), (None,)),
+                     (lambda b: nl.LanguageData(_lang().data, _lang().contexts, groups=b), (None,))],
+    "TinyTransformer": [
+        (lambda b, k=k: nl.TinyTransformer(**{"V": 5, "d": 4, "n_layers": 1, "n_heads": 1, k: b}), valid)
+        for k, valid in [("V", ()), ("d", ()), ("n_layers", ()), ("n_heads", ()), ("head_dim", (None,)),
+                         ("mlp_hidden", (None,)), ("positional", (True,)), ("generator", (None,))]] + [
+        (lambda b: nl.TinyTransformer(5, d=4, n_layers=1, positional=True, max_len=b), ())],
+    "ContextMLP": [
+        (lambda b, k=k: nl.ContextMLP(**{"V": 5, "t": 2, "d": 4, "n_layers": 1, k: b}), valid)
+        for k, valid in [("V", ()), ("t", ()), ("d", ()), ("n_layers", ()), ("embed_dim", (None,)),
+                         ("hidden", (None,)), ("generator", (None,))]],
+    "ContextLSTM": [
+        (lambda b, k=k: nl.ContextLSTM(**{"V": 5, "d": 4, k: b}), valid)
+        for k, valid in [("V", ()), ("d", ()), ("n_layers", ()), ("generator", (None,))]],
+    "train_model": [
+        (lambda b, k=k: _train(**{k: b}), valid)
+        for k, valid in [("steps", ()), ("lr", (1.5,) + BIG), ("weight_decay", (0, 1.5) + BIG),
+                         ("batch_size", (None,)), ("n_records", ()), ("num_threads", (None,)),
+                         ("optimizer", ()), ("betas", ()), ("snapshots", ()), ("generator", (None,)),
+                         ("progress", (True,)), ("device", ()), ("dtype", ()), ("ref", (None,))]] + [
+        (lambda b: _train(betas=(0.9, b)), (0,)), (lambda b: _train(snapshots=[b]), (0,))],
 }
 SETTING_CALLS = [(name, i) for name in sorted(SETTINGS) for i in range(len(SETTINGS[name]))]
 
@@ -295,6 +404,23 @@ ARRAY_FUNCS = {
     "separability_phase_transition": lambda A: nl.separability_phase_transition(4, 3, 2, A, 1,
                                                                                 np.random.default_rng(0)),
     "plotting.heatmap": lambda A: nl.plotting.heatmap(None, A),
+    "restricted_ce_loss": lambda A: nl.restricted_ce_loss(A, _d0()),
+    "collapse_cosines": lambda A: nl.collapse_cosines(A, _d0()),
+    "sim_corr": lambda A: nl.sim_corr(A, np.ones((6, 5))),
+    "genie_bound": lambda A: nl.genie_bound(_d0(), L_mm=A),
+    "proxy_quality": lambda A: nl.proxy_quality(_d0().S, A),
+    "geometry_metrics": lambda A: nl.geometry_metrics(A, np.ones((5, 5)), _d0(), _ref(_d0())),
+    "pairs_data": lambda A: nl.pairs_data(A, np.zeros(5, dtype=np.int64)),
+    "LanguageData": lambda A: nl.LanguageData(_d0(), A),
+    "stream_contexts": lambda A: nl.stream_contexts(A, 1),
+    "line_contexts": lambda A: nl.line_contexts(A, 1),
+    "train_model": lambda A: nl.train_model(_tiny(V=6), _d0(), A, steps=1, ref=_ref(_d0()), progress=False),
+    "count_entropy_range": lambda A: nl.count_entropy_range(A, 2),
+    "dirichlet_expected_entropy": lambda A: nl.dirichlet_expected_entropy(3, A),
+    "encode": lambda A: nl.encode("a b", A),
+    "TinyTransformer": lambda A: nl.TinyTransformer(A),
+    "ContextMLP": lambda A: nl.ContextMLP(5, A),
+    "ContextLSTM": lambda A: nl.ContextLSTM(5, A),
 }
 
 
@@ -307,8 +433,13 @@ def test_malformed_arrays_are_refused(name, how):
     if name == "NTPData":
         base = np.full((6, 5), 1 / 6)
     A = corrupt(base, how)
+    if name in ("pairs_data", "LanguageData", "train_model", "line_contexts") and how != "strings":
+        A = corrupt(np.zeros((5, 2)), how)  # token ids: m = 5 contexts of t = 2 tokens
+        if how == "shape":  # integer ids, but 4 contexts for 5 (a 2×2×2 array for lines of tokens)
+            A = np.ones((2, 2, 2), dtype=np.int64) if name == "line_contexts" else np.zeros((4, 2), dtype=np.int64)
     if how == "shape" and name in ("log_softmax", "corr", "mm_embeddings", "plotting.heatmap", "random_supports",
-                                   "context_length_statistics", "separability_phase_transition"):
+                                   "context_length_statistics", "separability_phase_transition",
+                                   "stream_contexts"):
         A = np.ones((2, 2, 2))  # these take any matrix (or vector): a 3-D array is the malformed shape
     if name == "plotting.heatmap" and how in ("nan", "inf"):
         A = np.ones(3)  # nan cells are allowed in a heatmap
@@ -549,6 +680,215 @@ def test_book_and_plotting_helpers():
 
     plt.close(fig)
 
+
+# ------------------------------------------------------------------------------ language data
+def _counted(pairs) -> dict:
+    """(context, next token) → count, by a plain loop."""
+    out: dict = {}
+    for ctx, z in pairs:
+        key = (tuple(int(x) for x in ctx), int(z))
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _counts_of(lang) -> dict:
+    C = np.rint(lang.data.P * lang.data.pi * lang.data.n)
+    return {(tuple(int(x) for x in lang.contexts[j]), int(z)): int(C[z, j]) for z, j in zip(*np.nonzero(C))}
+
+
+@covers("encode", "stream_contexts", "line_contexts", "pairs_data", "text_contexts", "LanguageData")
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 3), st.integers(2, 40))
+def test_contexts_agree_with_a_counting_loop(seed, t, V):
+    text = make_text(seed, n_lines=8)
+    tok = nl.tokenize(text, V)
+    np.testing.assert_array_equal(nl.encode(text, tok.vocab), tok.tokens)
+    lang = nl.stream_contexts(tok.tokens, t, vocab=tok.vocab)  # V from the vocabulary
+    assert lang.data.V == len(tok.vocab) and lang.contexts.shape == (lang.data.m, t)
+    assert _counts_of(lang) == _counted((tok.tokens[i:i + t], tok.tokens[i + t]) for i in range(tok.tokens.size - t))
+    assert _counts_of(nl.text_contexts(text, V, t)) == _counts_of(lang)
+    lines = [nl.encode(line, tok.vocab) for line in text.splitlines()]
+    by_line = nl.line_contexts(lines, t, len(tok.vocab), tok.vocab)
+    assert _counts_of(by_line) == _counted((x[:t], x[t]) for x in lines if len(x) > t)
+    assert _counts_of(nl.text_contexts(text, V, t, per_line=True)) == _counts_of(by_line)
+    X = np.array([x[:t] for x in lines if len(x) > t])
+    z = np.array([x[t] for x in lines if len(x) > t])
+    assert _counts_of(nl.pairs_data(X, z, len(tok.vocab))) == _counts_of(by_line)
+    with pytest.raises(ValueError, match="out of range"):
+        nl.stream_contexts(tok.tokens, t, V=int(tok.tokens.max()))
+    with pytest.raises(ValueError, match="mismatched"):
+        nl.pairs_data([list(X[0]), list(X[0]) + [0]], z[:2])
+    with pytest.raises(ValueError, match="vocab"):
+        nl.LanguageData(lang.data, lang.contexts, vocab=tok.vocab[:-1] + [tok.vocab[0]])
+
+
+@covers("resample_counts", "synthetic_sentences", "simplified_language", "count_entropy_range")
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 6))
+def test_samplers_keep_supports_and_stay_in_the_entropy_range(seed, max_count):
+    rng = np.random.default_rng(seed)
+    lang = nl.synthetic_sentences(rng, max_count=max_count)
+    new = nl.resample_counts(lang, rng, max_count=max_count)
+    np.testing.assert_array_equal(new.data.S, lang.data.S)
+    np.testing.assert_array_equal(new.contexts, lang.contexts)
+    lo, hi = nl.count_entropy_range(3, max_count)  # every S_j = 3
+    P = new.data.P
+    h = -np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0), axis=0)
+    assert np.all(h >= lo - 1e-12) and np.all(h <= hi + 1e-12)
+    C = np.rint(P * new.data.pi * new.data.n)
+    assert set(C[new.data.S > 0].astype(int)) <= set(range(1, max_count + 1))
+    simp = outcome(nl.simplified_language, rng, text=make_text(seed), V=25, t=2, n_frequent=4, max_count=max_count)
+    if simp is not None:
+        for g in np.unique(simp.groups):  # contexts of one group share their support
+            cols = simp.data.S[:, simp.groups == g]
+            assert np.all(cols == cols[:, :1])
+
+
+@covers("dirichlet_expected_entropy")
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 50), st.floats(1e-3, 1e3))
+def test_dirichlet_entropy_is_the_harmonic_number_at_alpha_one(S, alpha):
+    assert nl.dirichlet_expected_entropy(S) == pytest.approx(sum(1.0 / k for k in range(2, S + 1)), abs=1e-12)
+    e = nl.dirichlet_expected_entropy(S, alpha)
+    assert 0 <= e <= np.log(S) + 1e-12  # an expected entropy on S tokens
+    P = np.random.default_rng(S).dirichlet(np.full(S, alpha), size=4000)
+    mc = -np.sum(np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0), axis=1)
+    assert abs(mc.mean() - e) <= 5 * mc.std() / np.sqrt(mc.size) + 1e-9
+
+
+# ------------------------------------------------------------------------------ metrics of Z24 §5
+@covers("sim_corr")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 6), st.integers(1, 6), st.integers(2, 8), st.integers(-150, 150))
+def test_sim_corr_is_sim_of_corr_and_ignores_column_scales(seed, a, b, m, k):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((a, m)), rng.standard_normal((b, m))
+    v = nl.sim_corr(X, Y)
+    assert v == pytest.approx(nl.sim(nl.corr(X), nl.corr(Y)), abs=1e-9)
+    cx, cy = 10.0 ** rng.uniform(-3, 3, m), 10.0 ** rng.uniform(-3, 3, m)
+    assert nl.sim_corr(X * cx * 10.0**k, Y * cy) == pytest.approx(v, abs=1e-9)
+    assert nl.sim_corr(X, X) == pytest.approx(1.0, abs=1e-9)
+    assert np.isfinite(v) and v <= 1 + 1e-9
+
+
+@covers("collapse_cosines")
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.integers(-300, 300), st.integers(1, 6))
+def test_collapse_cosines_ignore_the_scale_of_H(seed, k, d):
+    data = _lang().data
+    rng = np.random.default_rng(seed)
+    H = rng.standard_normal((d, data.m))
+    c = nl.collapse_cosines(H, data)
+    assert -1 - 1e-12 <= c.within_min <= c.within_mean <= 1 + 1e-12
+    assert -1 - 1e-12 <= c.between_mean <= c.between_max <= 1 + 1e-12
+    scaled = nl.collapse_cosines(H * 10.0**k * 10.0 ** rng.uniform(-3, 3, data.m), data)
+    np.testing.assert_allclose(scaled, c, atol=1e-12)
+    H_mm = _ref(data).H_mm  # Z24 Prop. 1: the contexts of one support are collapsed
+    assert nl.collapse_cosines(H_mm, data).within_min == pytest.approx(1.0, abs=1e-6)
+
+
+@covers("restricted_ce_loss")
+@FAST
+@given(datas, st.integers(0, 10**6), st.integers(-300, 300))
+def test_restricted_loss_lies_between_the_entropy_and_the_loss(data, seed, k):
+    rng = np.random.default_rng(seed)
+    L = rng.standard_normal((data.V, data.m)) * 10.0**k
+    r = nl.restricted_ce_loss(L, data)
+    assert np.isfinite(r)
+    assert r >= data.entropy - 1e-12 * (1 + data.entropy)
+    assert r <= nl.ce_loss(L, data) * (1 + 1e-12) + 1e-12
+    exact = np.where(data.S > 0, np.log(np.where(data.S > 0, data.P, 1.0)), rng.standard_normal(L.shape) * 10)
+    assert nl.restricted_ce_loss(exact, data) == pytest.approx(data.entropy, rel=1e-9, abs=1e-12)
+    Lt = torch.tensor(np.clip(np.rint(L), -30, 30).astype(np.int64))
+    assert nl.restricted_ce_loss(Lt, data) == pytest.approx(nl.restricted_ce_loss(Lt.numpy(), data), rel=1e-12)
+
+
+@covers("genie_bound", "proxy_quality")
+@settings(max_examples=10, deadline=None)
+@given(datas, st.integers(-100, 100))
+def test_genie_bound_holds_and_proxy_quality_is_scale_free(data, k):
+    if not has_off_support(data):
+        with pytest.raises(ValueError, match="whole vocabulary"):
+            nl.genie_bound(data)
+        return
+    g = nl.genie_bound(data)
+    for R in (0.0, 1.0, 5.0, 20.0):
+        assert nl.ce_decomposition(g.logits(R), data).excess <= g.excess_bound(R) * (1 + 1e-3) + 1e-300
+    assert g.objective_bound(0.1) >= 0
+    q = nl.proxy_quality(data.S, g.L_mm)
+    assert q.relative_gap >= -1e-4 and 1 <= q.effective_rank_mm and 1 <= q.rank_mm
+    assert all(np.isfinite(v) for v in q)
+    qc = nl.proxy_quality(data.S, g.L_mm * 10.0**k)
+    assert qc.nuclear_mm == pytest.approx(q.nuclear_mm * 10.0**k, rel=1e-9)
+    for f in ("direction_distance", "cos", "sim_words", "sim_contexts", "effective_rank_mm"):
+        assert getattr(qc, f) == pytest.approx(getattr(q, f), abs=1e-7), f
+    assert qc.rank_mm == q.rank_mm and qc.certificate == q.certificate
+
+
+@covers("geometry_metrics")
+@settings(max_examples=15, deadline=None)
+@given(datas, st.integers(0, 10**6), st.integers(-60, 60))
+def test_geometry_metrics_depend_on_W_H_only_through_L_and_directions(data, seed, k):
+    if not has_off_support(data):
+        return
+    rng, ref = np.random.default_rng(seed), _ref(data)
+    W, H = rng.standard_normal((data.V, 3)), rng.standard_normal((3, data.m))
+    g = nl.geometry_metrics(W, H, data, ref)
+    assert g.excess >= 0 and all(np.isfinite(v) for v in g)
+    c = 10.0**k
+    gc = nl.geometry_metrics(W * c, H / c, data, ref)  # the same logits L = W H
+    assert gc.norm_W == pytest.approx(g.norm_W * c, rel=1e-12) and gc.norm_H == pytest.approx(g.norm_H / c, rel=1e-12)
+    for f in ("excess", "dist_in", "cos_mm", "sim_W_theory", "sim_H_theory", "sim_W_proxy", "sim_H_proxy"):
+        assert getattr(gc, f) == pytest.approx(getattr(g, f), rel=1e-9, abs=1e-9), f
+    with pytest.raises(ValueError, match="overflow"):
+        nl.geometry_metrics(W * 1e200, H * 1e200, data, ref)
+
+
+# ------------------------------------------------------------------------------ networks
+@covers("TinyTransformer", "ContextMLP", "ContextLSTM", "train_model")
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from(["transformer", "mlp", "lstm"]), st.sampled_from(["adamw", "sgd"]),
+       st.sampled_from([None, 4]))
+def test_networks_train_and_their_metrics_are_consistent(kind, optimizer, batch_size):
+    lang = _lang()
+    h = _train(_tiny(kind), steps=2, optimizer=optimizer, batch_size=batch_size, snapshots=[0, 2], lr=1e-2)
+    assert np.all(h.excess >= 0) and np.all(np.isfinite(h.norm_W)) and set(h.snapshots) == {0, 2}
+    assert h.W.shape == (lang.data.V, 4) and h.H.shape == (4, lang.data.m)
+    logits = _tiny(kind)(torch.as_tensor(lang.contexts))
+    assert logits.shape == (lang.data.m, lang.data.V) and bool(torch.isfinite(logits).all())
+    h2 = _train(_tiny(kind), steps=2, optimizer=optimizer, batch_size=batch_size, snapshots=[0, 2], lr=1e-2)
+    assert np.array_equal(h.W, h2.W) and np.array_equal(h.H, h2.H)  # seeded: bitwise the same
+    with pytest.raises(ValueError, match="overflow"):
+        _train(_tiny(kind), steps=2, optimizer="sgd", lr=1e30)
+    with pytest.raises(ValueError, match="range of torch.float32"):
+        _train(_tiny(kind), steps=2, lr=1e300)
+    with pytest.raises(ValueError, match="lie in"):
+        nl.train_model(_tiny(kind), lang.data, np.full_like(lang.contexts, 30), 1, ref=_ref(lang.data),
+                       progress=False)
+
+
+# ------------------------------------------------------------------------------ threads and environment
+@covers("cpu_threads", "small_problem_threads", "build_environment")
+def test_thread_settings_are_restored_and_the_environment_is_listed():
+    before = torch.get_num_threads()
+    for n in (1, 2, 3):
+        with nl.cpu_threads(n):
+            assert torch.get_num_threads() == n
+            with nl.cpu_threads(1):
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == n
+        assert torch.get_num_threads() == before
+    with pytest.raises(KeyError):
+        with nl.cpu_threads(2):
+            raise KeyError("inside")
+    assert torch.get_num_threads() == before
+    with nl.small_problem_threads("cpu", 10):
+        assert torch.get_num_threads() == 1
+    with nl.small_problem_threads(torch.device("cpu"), 10**12):
+        assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == before
+    env = nl.build_environment()
+    assert "ntpbook_lib" in env.index and env.loc["ntpbook_lib", "version"] == nl.__version__
 
 # ------------------------------------------------------------------------------ reproducibility
 def test_seeded_calls_are_bitwise_reproducible():

@@ -10,6 +10,7 @@ from ntpbook_lib.validation import (
     check_bool,
     check_choice,
     check_data,
+    check_generator,
     check_int,
     check_logits,
     check_memory,
@@ -17,6 +18,8 @@ from ntpbook_lib.validation import (
     check_rng,
     check_strictly_monotone,
     check_support,
+    check_tokens,
+    check_vocab,
     embedding_scale,
     format_bytes,
     frobenius_norm,
@@ -92,6 +95,38 @@ def test_library_objects():
     with pytest.raises(ValueError, match="whole vocabulary"):
         check_support(np.ones((2, 2)))
     assert check_support(np.ones((2, 2)), need_off_support=False).shape == (2, 2)
+
+
+def test_tokens_vocabularies_and_torch_generators():
+    X = check_tokens([[0, 1], [2, 1]], "contexts", ndim=2, V=3)
+    assert X.dtype == np.int64 and X.tolist() == [[0, 1], [2, 1]]
+    assert check_tokens(np.array([3.0, 1.0]), "tokens", ndim=1, integer_dtype=False).tolist() == [3, 1]
+    assert check_tokens(torch.tensor([[1, 2]]), "contexts", ndim=2, rows=1).shape == (1, 2)
+    for bad, kw, err, msg in [
+        ([[0, 1], [1]], {}, ValueError, "mismatched lengths"),
+        ([[0, 3]], {"V": 3}, ValueError, r"lie in \[0, V=3\)"),
+        ([[0, -1]], {}, ValueError, "non-negative"),
+        ([[0.0, 1.0]], {}, ValueError, "integers"),
+        ([[0.5, 1.0]], {"integer_dtype": False}, ValueError, "integers"),
+        (np.zeros((0, 2), dtype=np.int64), {}, ValueError, "empty"),
+        ([[0, 1]], {"rows": 2}, ValueError, "2 rows"),
+        ([0, 1], {}, ValueError, "2-D"),
+        ("ab", {}, TypeError, "token ids"),
+        ([[0, np.nan]], {}, ValueError, "non-finite"),
+        ([[2**70, 0]], {}, ValueError, "2\\^62"),
+    ]:
+        with pytest.raises(err, match=msg):
+            check_tokens(bad, "contexts", ndim=2, **kw)
+    assert check_vocab(("a", "b"), V=2) == ["a", "b"]
+    for bad, err in [("ab", TypeError), (["a", 1], TypeError), (["a", "a"], ValueError), (None, TypeError)]:
+        with pytest.raises(err, match="vocab"):
+            check_vocab(bad)
+    with pytest.raises(ValueError, match="V=3"):
+        check_vocab(["a", "b"], V=3)
+    g = torch.Generator()
+    assert check_generator(g) is g
+    with pytest.raises(TypeError, match="torch.Generator"):
+        check_generator(np.random.default_rng(0))
 
 
 @settings(max_examples=50, deadline=None)
