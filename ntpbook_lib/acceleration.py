@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import numpy as np
 
-__all__ = ["anderson_step"]
+__all__ = ["anderson_step", "anderson_iterates"]
 
 
 def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[np.ndarray]) -> np.ndarray:
@@ -24,3 +27,33 @@ def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[
     for gi, d in zip(gamma[1:], dT[1:]):
         out -= float(gi) * d
     return out
+
+
+def anderson_iterates(step: Callable[[Any], tuple], z: Any, memory: int = 8,
+                      norm: Callable[[Any], float] = np.linalg.norm) -> Iterator[tuple]:
+    """The iterates of a fixed-point map with safeguarded Anderson acceleration, without end.
+
+    ``step(z)`` returns ``(T(z), *extra)``.  Each iteration extrapolates from the last ``memory`` steps
+    (:func:`anderson_step`) and keeps the extrapolated point only when it lowers the residual ``‖T(z) − z‖``,
+    which a plain step ``z ← T(z)`` never raises; otherwise it takes the plain step and forgets the history.
+    Yields the ``extra`` values of each accepted point; works on NumPy arrays and torch tensors alike.
+    """
+    Tz, *_ = step(z)
+    g = Tz - z
+    dT: list = []
+    dG: list = []
+    while True:
+        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
+        T_new, *extra = step(z_new)
+        g_new = T_new - z_new
+        if dG and norm(g_new) > norm(g):  # the extrapolation did not help: plain step
+            z_new, dT, dG = Tz, [], []
+            T_new, *extra = step(z_new)
+            g_new = T_new - z_new
+        dT.append(T_new - Tz)
+        dG.append(g_new - g)
+        if len(dG) > memory:
+            dT.pop(0)
+            dG.pop(0)
+        z, Tz, g = z_new, T_new, g_new
+        yield tuple(extra)

@@ -25,7 +25,7 @@ from math import comb, sqrt
 
 import numpy as np
 
-from .acceleration import anderson_step
+from .acceleration import anderson_iterates
 from .data import NTPData
 from .svm import _project_columns, _spread_and_margin
 from .validation import (
@@ -225,25 +225,8 @@ def _admm(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, op
 
     best_L, best_C = L, C
     z = L - C / rho  # Π(z) = L and scaled multiplier −C/ρ when C is in the normal cone at L
-    Tz, L, G = step(z)
-    g = Tz - z
-    dT: list = []
-    dG: list = []
     it = 0
-    for it in range(1, max_iter + 1):
-        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
-        T_new, L_new, G_new = step(z_new)
-        g_new = T_new - z_new
-        if dG and ops.norm(g_new) > ops.norm(g):  # the extrapolation did not help: plain step
-            z_new, dT, dG = Tz, [], []
-            T_new, L_new, G_new = step(z_new)
-            g_new = T_new - z_new
-        dT.append(T_new - Tz)
-        dG.append(g_new - g)
-        if len(dG) > memory:
-            dT.pop(0)
-            dG.pop(0)
-        z, Tz, g, L, G = z_new, T_new, g_new, L_new, G_new
+    for it, (L, G) in zip(range(1, max_iter + 1), anderson_iterates(step, z, memory, ops.norm)):
         if it % check_every == 0 or it == max_iter:
             C = ops.dual_point(G, off, n_in)
             d = float((B * C).sum())

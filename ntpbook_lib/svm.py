@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .acceleration import anderson_step
+from .acceleration import anderson_iterates
 from .data import NTPData
 from .separability import _require_margin_constraints, is_separable
 from .validation import check_bool, check_choice, check_embeddings, check_int, check_real, embedding_scale, rescale
@@ -159,26 +159,8 @@ def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, memory: int
         X = cho_solve(factor, (rho * (2.0 * D - z) - lin).T).T
         return z + X - D, D
 
-    z = np.zeros(off.shape)
-    Tz, D = step(z)
-    g = Tz - z
-    dT: list[np.ndarray] = []
-    dG: list[np.ndarray] = []
-    it = 0
-    for it in range(1, max_iter + 1):
-        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
-        T_new, D_new = step(z_new)
-        g_new = T_new - z_new
-        if dG and np.linalg.norm(g_new) > np.linalg.norm(g):  # the extrapolation did not help: plain step
-            z_new, dT, dG = Tz, [], []
-            T_new, D_new = step(z_new)
-            g_new = T_new - z_new
-        dT.append(T_new - Tz)
-        dG.append(g_new - g)
-        if len(dG) > memory:
-            dT.pop(0)
-            dG.pop(0)
-        z, Tz, g, D = z_new, T_new, g_new, D_new
+    it, D = 0, None
+    for it, (D,) in zip(range(1, max_iter + 1), anderson_iterates(step, np.zeros(off.shape), memory)):
         if it % 10 == 0:
             C = D * dscale
             if max(svm_residuals(C @ K, C, off)) <= tol:
