@@ -159,7 +159,8 @@ def static_checks(build: Path) -> list[Problem]:
 
 # ------------------------------------------------------------------------------------------ browser pass
 def chromium_path() -> str | None:
-    return os.environ.get("NTPBOOK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    names = ("chromium", "chromium-browser", "google-chrome")
+    return os.environ.get("NTPBOOK_CHROMIUM") or next((p for p in map(shutil.which, names) if p), None)
 
 
 def mathjax_path() -> Path | None:
