@@ -66,6 +66,7 @@ PAPER_KEYS = {"thrampoulidis2024implicit": "T24", "zhao2024implicit": "Z24"}  # 
 
 def _plain(latex: str) -> str:
     """BibTeX text as plain Unicode: ``Hinterm{\\"u}ller`` → ``Hintermüller``."""
+    latex = re.sub(r"\\url\{([^}]*)\}", r"<\1>", latex)  # a link stays a link
     return codecs.decode(latex, "ulatex").replace("{", "").replace("}", "")
 
 
