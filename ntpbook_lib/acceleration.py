@@ -10,6 +10,13 @@ import numpy as np
 __all__ = ["anderson_step", "anderson_iterates"]
 
 
+def _inner(a: Any, b: Any) -> float:
+    """``⟨a, b⟩`` of two arrays of one shape, NumPy (a BLAS dot, no temporary) or torch."""
+    if isinstance(a, np.ndarray):
+        return float(np.dot(a.ravel(), b.ravel()))
+    return float((a * b).sum())
+
+
 def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[np.ndarray]) -> np.ndarray:
     """Type-II Anderson extrapolation (Walker & Ni 2011) of a fixed-point map T from its last steps.
 
@@ -20,8 +27,11 @@ def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[
     k = len(dG)
     if k == 0 or len(dT) != k:
         raise ValueError(f"need equally many (≥ 1) differences of T and of the residual, got {len(dT)} and {k}")
-    M = np.array([[float((dG[i] * dG[j]).sum()) for j in range(k)] for i in range(k)])  # NumPy or torch
-    rhs = np.array([float((dG[i] * g).sum()) for i in range(k)])
+    M = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            M[i, j] = M[j, i] = _inner(dG[i], dG[j])
+    rhs = np.array([_inner(dG[i], g) for i in range(k)])
     gamma = np.linalg.lstsq(M + 1e-10 * np.trace(M) / k * np.eye(k), rhs, rcond=None)[0]
     out = Tz - float(gamma[0]) * dT[0]
     for gi, d in zip(gamma[1:], dT[1:]):

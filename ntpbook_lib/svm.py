@@ -111,14 +111,22 @@ def _active_set(K: np.ndarray, off: np.ndarray, max_iter: int = 50) -> np.ndarra
     return None
 
 
-def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
-    """Accelerated projected gradient on the dual (Beck & Teboulle 2009), with Jacobi scaling and restarts."""
+def _jacobi(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobi scaling of K: ``(d, D^{-1/2} K D^{-1/2})`` with ``d = diag(D)^{-1/2}``, ``D = diag K``."""
+    dscale = 1.0 / np.sqrt(np.maximum(np.diag(K), 1e-300))
+    return dscale, K * np.outer(dscale, dscale)
+
+
+def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.ndarray, dscale: np.ndarray,
+           ev_max: float) -> tuple[np.ndarray, int]:
+    """Accelerated projected gradient on the dual (Beck & Teboulle 2009), with Jacobi scaling and restarts.
+
+    ``Ks, dscale`` are :func:`_jacobi` of K and ``ev_max`` the largest eigenvalue of ``Ks``.
+    """
     n_in = (~off).sum(axis=0).astype(np.float64)
     # Jacobi scaling C = C̃ D^{-1/2}, D = diag K: the column sets are cones invariant under column scaling.
-    dscale = 1.0 / np.sqrt(np.maximum(np.diag(K), 1e-300))
-    Ks = K * np.outer(dscale, dscale)
     lin = np.where(off, 1.0, 0.0) * dscale  # ∂/∂C̃ of Σ_off C
-    step = 1.0 / np.linalg.eigvalsh(Ks)[-1]
+    step = 1.0 / ev_max
     X = np.zeros(off.shape)
     Y, t, it = X.copy(), 1.0, 0
     for it in range(1, max_iter + 1):
@@ -135,28 +143,27 @@ def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int) -> tuple[n
     return X * dscale, it
 
 
-def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, memory: int = 8) -> tuple[np.ndarray, int]:
+def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.ndarray, dscale: np.ndarray,
+          ev: np.ndarray, memory: int = 8) -> tuple[np.ndarray, int]:
     """ADMM on the dual, split as ``C = D`` between the quadratic and the column cones, Anderson-accelerated.
 
     In Douglas–Rachford form ``z ↦ z + prox_q(2Π(z) − z) − Π(z)``: Π projects onto the cones (column by column)
     and ``prox_q(Y) = (ρY − O)(K + ρI)^{-1}`` is two triangular solves with one Cholesky factor (O marks the
     off-support pairs).  With the Jacobi scaling of :func:`_fista`, ``ρ = 8 √(λ_min λ_max)`` of the scaled K.
     Steps extrapolated from the last ``memory`` ones are kept when they lower ``‖T(z) − z‖``.  Stops, like
-    FISTA, when (6a), (6b) and complementary slackness hold to ``tol`` at ``C = Π(z)``.
+    FISTA, when (6a), (6b) and complementary slackness hold to ``tol`` at ``C = Π(z)``.  ``Ks, dscale`` are
+    :func:`_jacobi` of K and ``ev`` the eigenvalues of ``Ks`` in ascending order.
     """
     from scipy.linalg import cho_factor, cho_solve
 
     n_in = (~off).sum(axis=0).astype(np.float64)
-    dscale = 1.0 / np.sqrt(np.maximum(np.diag(K), 1e-300))
-    Ks = K * np.outer(dscale, dscale)
     lin = np.where(off, 1.0, 0.0) * dscale
-    ev = np.linalg.eigvalsh(Ks)
     rho = 8.0 * np.sqrt(max(ev[0], 1e-12 * ev[-1]) * ev[-1])
     factor = cho_factor(Ks + rho * np.eye(K.shape[0]))
 
     def step(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         D = _project_columns(z, off, n_in)
-        X = cho_solve(factor, (rho * (2.0 * D - z) - lin).T).T
+        X = cho_solve(factor, (rho * (2.0 * D - z) - lin).T, check_finite=False).T
         return z + X - D, D
 
     it, D = 0, None
@@ -166,6 +173,22 @@ def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, memory: int
             if max(svm_residuals(C @ K, C, off)) <= tol:
                 break
     return D * dscale, it
+
+
+def _full_column_rank(H: np.ndarray, K: np.ndarray, ev: np.ndarray) -> bool:
+    """``rank H = m``, decided as ``σ_min(H) > 1e-10 σ_max(H)``, from the eigenvalues ``ev`` of the Jacobi-scaled
+    ``K = HᵀH`` when they settle it, else from the singular values of H.
+
+    With ``H_s = H D^{-1/2}`` (unit columns, ``D = diag K``), ``cond(H) ≤ cond(H_s) · √(max D / min D)`` and
+    ``cond(H_s)² = λ_max/λ_min`` of the scaled K.  When ``λ_min > 1e-8 λ_max`` (so the computed λ_min is
+    accurate) and this bound is below 10^9, the test holds with a factor 10 to spare and no SVD is needed.
+    Every quantity is a ratio, so the decision does not depend on the scale of H.
+    """
+    diag = np.diag(K)
+    if ev[0] > 1e-8 * ev[-1] and diag.min() > 0 and (ev[-1] / ev[0]) * (diag.max() / diag.min()) < 1e18:
+        return True
+    sig = np.linalg.svd(H, compute_uv=False)
+    return bool(sig.size == H.shape[1] and sig[-1] > 1e-10 * sig[0])
 
 
 def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 1e-9, max_iter: int = 20_000,
@@ -202,8 +225,9 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
         return W, info
     V, m = data.V, data.m
     K = H.T @ H
-    sig = np.linalg.svd(H, compute_uv=False)
-    full_rank = sig.size == m and sig[-1] > 1e-10 * sig[0]
+    dscale, Ks = _jacobi(K)
+    ev = np.linalg.eigvalsh(Ks)  # ascending; ρ of the ADMM, FISTA's step and (mostly) the rank decision
+    full_rank = H.shape[0] >= m and _full_column_rank(H, K, ev)
     if not full_rank:
         sep = is_separable(data, H, explain=False)
         if not sep:
@@ -218,10 +242,10 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
         if C is None and method == "active-set":
             raise RuntimeError("the active-set method did not settle; use method='fista'")
     if C is None and (method == "admm" or (method == "auto" and full_rank)):
-        C, it = _admm(K, off, tol, max_iter)
+        C, it = _admm(K, off, tol, max_iter, Ks, dscale, ev)
         used = "admm"
     if C is None:
-        C, it = _fista(K, off, tol, max_iter)
+        C, it = _fista(K, off, tol, max_iter, Ks, dscale, ev[-1])
         used = "fista"
     L = C @ K
     eq, mv, comp = svm_residuals(L, C, off)

@@ -192,6 +192,8 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     den = np.sqrt(max(cxx, 0.0) * max(cyy, 0.0))
     if eps == 0 and den == 0:
         raise ValueError("sim_corr with eps = 0 is undefined (0/0) when corr(X) or corr(Y) is constant")
+    if den == 0:  # a constant corr: σ_XY = 0 by Cauchy–Schwarz (cxy is rounding), the ratio is ε/ε, as in sim
+        return 1.0
     return float((cxy + eps) / (den + eps))
 
 
