@@ -17,7 +17,8 @@ def _loop_counts(pairs):
     return counts
 
 
-def _check_against(lang, counts, V):
+def assert_matches_counts(lang, counts, V):
+    """Assert that lang holds exactly the (context, next token) counts of a plain counting loop."""
     data, X = lang.data, lang.contexts
     contexts = sorted({c for c, _ in counts})
     assert data.V == V and data.m == len(contexts)
@@ -36,7 +37,7 @@ def test_stream_contexts_match_a_counting_loop(seed, V, t):
     tokens = np.random.default_rng(seed).integers(0, V, size=300)
     lang = nl.stream_contexts(tokens, t, V)
     counts = _loop_counts((tokens[i:i + t], tokens[i + t]) for i in range(len(tokens) - t))
-    _check_against(lang, counts, V)
+    assert_matches_counts(lang, counts, V)
 
 
 @pytest.mark.parametrize("seed, V, t", [(0, 5, 2), (1, 3, 4)])
@@ -45,13 +46,13 @@ def test_line_contexts_take_one_pair_per_line(seed, V, t):
     lines = [rng.integers(0, V, size=rng.integers(0, 9)) for _ in range(200)]
     lang = nl.line_contexts(lines, t, V)
     counts = _loop_counts((line[:t], line[t]) for line in lines if len(line) > t)
-    _check_against(lang, counts, V)
+    assert_matches_counts(lang, counts, V)
 
 
 def test_pairs_data_matches_a_counting_loop():
     rng = np.random.default_rng(5)
     X, z = rng.integers(0, 3, size=(100, 2)), rng.integers(0, 4, size=100)
-    _check_against(nl.pairs_data(X, z, 4), _loop_counts(zip(X, z)), 4)
+    assert_matches_counts(nl.pairs_data(X, z, 4), _loop_counts(zip(X, z)), 4)
 
 
 def test_text_contexts_cap_the_vocabulary_with_unk():
@@ -60,10 +61,10 @@ def test_text_contexts_cap_the_vocabulary_with_unk():
     assert len(lang.vocab) == 5 and lang.vocab[-1] == "<unk>" and lang.data.V == 5
     tok = nl.tokenize(text, 5)
     counts = _loop_counts((tok.tokens[i:i + 2], tok.tokens[i + 2]) for i in range(len(tok.tokens) - 2))
-    _check_against(lang, counts, 5)
+    assert_matches_counts(lang, counts, 5)
     per_line = nl.text_contexts(text, V=5, t=2, per_line=True)
     lines = [nl.encode(line, tok.vocab) for line in text.splitlines()]
-    _check_against(per_line, _loop_counts((line[:2], line[2]) for line in lines), 5)  # one pair per line
+    assert_matches_counts(per_line, _loop_counts((line[:2], line[2]) for line in lines), 5)  # one pair per line
     ids = {w: i for i, w in enumerate(tok.vocab)}
     np.testing.assert_array_equal(nl.encode("The cat flew", tok.vocab), [ids["the"], ids["cat"], ids["<unk>"]])
     with pytest.raises(ValueError, match="not in the vocabulary"):
@@ -152,4 +153,4 @@ def test_stream_contexts_property(t, V, raw):
         return
     lang = nl.stream_contexts(tokens, t, V)
     counts = _loop_counts((tokens[i:i + t], tokens[i + t]) for i in range(len(tokens) - t))
-    _check_against(lang, counts, V)
+    assert_matches_counts(lang, counts, V)
