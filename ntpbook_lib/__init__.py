@@ -40,15 +40,9 @@ from .nuclear_svm import (
     symmetric_geometry,
 )
 from .svm import ntp_svm
-from .training import (
-    alignment,
-    implicit_bias_reference,
-    log_schedule,
-    cpu_threads,
-    small_problem_threads,
-    train_linear,
-    train_logits,
-)
+from .runtime import cpu_threads, log_schedule, small_problem_threads
+from .training import alignment, implicit_bias_reference, train_linear, train_logits
+from .regularization import genie_excess, regularization_path, ridge_solution
 from .language import (
     LanguageData,
     line_contexts,
@@ -60,19 +54,9 @@ from .language import (
     text_contexts,
 )
 from .models import ContextLSTM, ContextMLP, TinyTransformer, train_model
-from .ufm import (
-    collapse_cosines,
-    corr,
-    genie_bound,
-    geometry_metrics,
-    proxy_quality,
-    sim_corr,
-    nuclear_regularization_path,
-    nuclear_regularized_logits,
-    sim,
-    train_ufm,
-    ufm_reference,
-)
+from .geometry import collapse_cosines, corr, geometry_metrics, proxy_quality, sim, sim_corr, ufm_reference
+from .nuclear_path import genie_bound, nuclear_regularization_path, nuclear_regularized_logits
+from .ufm import train_ufm
 
 __all__ = [
     "NTPData",
@@ -104,6 +88,9 @@ __all__ = [
     "alignment",
     "train_linear",
     "train_logits",
+    "ridge_solution",
+    "regularization_path",
+    "genie_excess",
     "log_schedule",
     "cpu_threads",
     "small_problem_threads",
