@@ -17,8 +17,8 @@ import numpy as np
 
 from .data import NTPData
 from .loss import kl_terms
-from .nuclear_svm import centered_support, certificate, logits_in, mm_embeddings, ntp_svm_logits
-from .numerics import center_on_support, cosine, frobenius_norm
+from .nuclear_svm import centered_support, certificate, log_odds_in, mm_embeddings, ntp_svm_logits, support_of
+from .numerics import center_columns, center_on_support, cosine, frobenius_norm
 from .validation import check_array, check_data, check_real, check_support
 
 __all__ = [
@@ -179,15 +179,15 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
 
     ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
     """
-    check_data(data)
+    S = support_of(check_data(data))
     if L_mm is None:
-        L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data"), **svm_options)
+        L_mm = ntp_svm_logits(S, **svm_options)
     else:
         L_mm = check_array(L_mm, "L_mm")
         if L_mm.shape != (data.V, data.m):
             raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
     W_mm, H_mm = mm_embeddings(L_mm)
-    return GeometryReference(logits_in(data), L_mm, W_mm, H_mm, centered_support(data.S))
+    return GeometryReference(log_odds_in(data), L_mm, W_mm, H_mm, center_columns(S))
 
 
 class ProxyQuality(NamedTuple):

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from .data import NTPData
-from .loss import ce_decomposition, log_softmax
-from .nuclear_svm import logits_in, ntp_svm_logits, project_logits_F
-from .numerics import cosine, log_p_on_support, nuclear_norm, softmax_minus_P, svt
+from .loss import kl_terms, log_softmax
+from .nuclear_svm import log_odds_in, ntp_svm_logits, support_of
+from .numerics import center_on_support, cosine, log_p_on_support, nuclear_norm, softmax_minus_P, svt
 from .validation import check_array, check_data, check_int, check_real, check_strictly_monotone, check_support
 
 __all__ = [
@@ -47,11 +47,11 @@ def _entropy(Q: np.ndarray) -> np.ndarray:
 def _gap(L: np.ndarray, G: np.ndarray, nuc: float, data: NTPData, lam: float) -> tuple[float, float]:
     """``(excess, duality gap)`` of (8): the dual point ``c∇CE(L)``, ``c = min(1, λ/‖∇CE‖_op)``, has value
     ``Σ_j π̂_j H(c softmax(ℓ_j) + (1 − c) p̂_j)`` (the conjugate of CE is a negative entropy)."""
-    dec = ce_decomposition(L, data)
+    kl = kl_terms(L, data)
     c = min(1.0, lam / max(float(np.linalg.norm(G, 2)), 1e-300))
     Q = c * np.exp(log_softmax(L)) + (1 - c) * data.P
     dual = float(data.pi @ _entropy(Q))
-    excess = float(data.pi @ dec.kl)
+    excess = float(data.pi @ kl)
     return excess, excess + lam * nuc - (dual - data.entropy)
 
 
@@ -82,13 +82,18 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     V, m = data.V, data.m
-    if L0 is None:
-        L = np.zeros((V, m))
-    else:  # finite: a non-finite entry would stall LAPACK's SVD
-        L = check_array(L0, "L0", finite=False).copy()
-        if L.shape != (V, m):
-            raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L.shape}")
-        L = check_array(L, "L0")
+    if L0 is not None:  # finite: a non-finite entry would stall LAPACK's SVD
+        L0 = check_array(L0, "L0", finite=False)
+        if L0.shape != (V, m):
+            raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L0.shape}")
+        L0 = check_array(L0, "L0")
+    return _solve(data, lam, L0, tol, max_iter, check_every)
+
+
+def _solve(data: NTPData, lam: float, L0: np.ndarray | None, tol: float, max_iter: int, check_every: int
+           ) -> RegularizedLogits:
+    """:func:`nuclear_regularized_logits` for checked arguments."""
+    L = np.zeros((data.V, data.m)) if L0 is None else L0.copy()
     step = 2.0 / float(data.pi.max())
     P, insupp = torch.from_numpy(data.P), torch.from_numpy(data.S > 0)
     Y, t = L.copy(), 1.0
@@ -140,25 +145,26 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if L_mm is None:
-        L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data"))
+        L_mm = ntp_svm_logits(support_of(data))
     else:
         L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m))
         if not np.any(L_mm):
             raise ValueError("L_mm must not be zero")
     mm = L_mm / np.linalg.svd(L_mm, compute_uv=False).sum()
-    L_in = logits_in(data)
+    L_in = log_odds_in(data)
     rows, Ls = [], []
+    insupp = data.S > 0
     for i, lam in enumerate(lams):
         L0 = Ls[-1] if i else None
         if i >= 2 and np.any(Ls[-2]):
             L0 = Ls[-1] + (Ls[-1] - Ls[-2]) * np.log(lams[i - 1] / lam) / np.log(lams[i - 2] / lams[i - 1])
-        r = nuclear_regularized_logits(data, float(lam), L0=L0, tol=tol, max_iter=max_iter)
+        r = _solve(data, float(lam), L0, tol, max_iter, 50)
         L, nuc = r.L, r.nuclear_norm
         Ls.append(L)
         rows.append((r.excess, nuc,
                      np.linalg.norm(L / nuc - mm) if nuc > 0 else np.nan,
                      cosine(L, L_mm),
-                     np.linalg.norm(project_logits_F(L, data) - L_in), r.gap))
+                     np.linalg.norm(center_on_support(L, insupp) - L_in), r.gap))
     cols = [np.array(c) for c in zip(*rows)]
     return NuclearPath(lams, *cols, L=Ls)
 
@@ -212,8 +218,8 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
         L_mm = check_array(L_mm, "L_mm")
         if L_mm.shape != (data.V, data.m):
             raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
-    L_in = logits_in(data)
-    L_mm = ntp_svm_logits(check_support(data.S, "the support matrix of data")) if L_mm is None else L_mm
+    L_in = log_odds_in(data)
+    L_mm = ntp_svm_logits(support_of(data)) if L_mm is None else L_mm
     S = data.S > 0
     hi_in, lo_in = np.where(S, L_mm, -np.inf).max(axis=0), np.where(S, L_mm, np.inf).min(axis=0)
     hi_out = np.where(S, -np.inf, L_mm).max(axis=0)

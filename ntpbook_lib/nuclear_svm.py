@@ -28,7 +28,9 @@ import numpy as np
 from .acceleration import anderson_iterates
 from .data import NTPData
 from .numerics import (
+    center_columns,
     center_on_support,
+    log_p_on_support,
     embedding_scale,
     nuclear_norm,
     polar,
@@ -49,6 +51,8 @@ from .validation import (
 )
 
 __all__ = [
+    "support_of",
+    "log_odds_in",
     "centered_support",
     "logits_in",
     "project_logits_F",
@@ -64,37 +68,83 @@ __all__ = [
 ]
 
 
-def _support_of(data_or_S: NTPData | np.ndarray) -> np.ndarray:
+def support_of(data_or_S: NTPData | np.ndarray, *, need_off_support: bool = True) -> np.ndarray:
+    """The V×m 0/1 support matrix of an :class:`~ntpbook_lib.data.NTPData`, or a checked support matrix.
+
+    An ``NTPData``'s ``S`` is binary with non-empty columns by construction, so only the margin constraints
+    are checked (some context must leave a token out), from the support sizes: the dense ``S`` is neither
+    copied nor scanned.
+
+    Parameters
+    ----------
+    data_or_S : NTPData or numpy.ndarray
+        The data, or a support matrix (checked by :func:`~ntpbook_lib.validation.check_support`).
+    need_off_support : bool, optional
+        Refuse data in which every context is supported on the whole vocabulary.
+
+    Returns
+    -------
+    numpy.ndarray
+        The support matrix (float64 0/1).
+    """
     if isinstance(data_or_S, NTPData):
-        return check_support(data_or_S.S, "the support matrix of data")
-    return check_support(data_or_S, "data_or_S")
+        if need_off_support and np.all(data_or_S.support_sizes == data_or_S.V):
+            raise ValueError("every column of the support matrix of data is the whole vocabulary: there are no "
+                             "out-of-support tokens, so the NTP-SVM★ has no margin constraints")
+        return data_or_S.S
+    return check_support(data_or_S, "data_or_S", need_off_support=need_off_support)
 
 
 def centered_support(S: np.ndarray) -> np.ndarray:
-    """The centred support matrix ``S̃ = (I − 11ᵀ/V) S`` (Z24 §4.3, the proxy of Prop. 3)."""
-    S = check_support(S)
-    return S - S.mean(axis=0, keepdims=True)
+    """The centred support matrix ``S̃ = (I − 11ᵀ/V) S`` (Z24 §4.3, the proxy of Prop. 3).
+
+    Parameters
+    ----------
+    S : numpy.ndarray
+        A V×m 0/1 support matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``S̃``, V×m, columns summing to 0.
+    """
+    return center_columns(check_support(S))
 
 
 def logits_in(data: NTPData) -> np.ndarray:
     """``L^in`` (Z24 Lemma 3): the unique ``L ∈ 𝓕`` whose in-support differences are the log-odds.
 
     Column j is ``log p̂_{j,z} − (1/S_j) Σ_{z'∈S_j} log p̂_{j,z'}`` on the support and 0 off it.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``L^in``, V×m.
     """
-    S = check_data(data).S > 0
-    logP = np.where(S, np.log(np.where(S, data.P, 1.0)), 0.0)
+    return log_odds_in(check_data(data))
+
+
+def log_odds_in(data: NTPData) -> np.ndarray:
+    """:func:`logits_in` for checked data (the kernel the references call)."""
+    S = data.S > 0
+    logP = log_p_on_support(data.P, S)
     return np.where(S, logP - logP.sum(axis=0) / data.support_sizes, 0.0)
 
 
 def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
     """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support."""
-    S = _support_of(data_or_S) > 0
+    S = support_of(data_or_S) > 0
     return center_on_support(check_array(L, "L", shape=S.shape), S)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
     """``P_𝓕^⊥(L) = L − P_𝓕(L)``: in-support entries replaced by their mean, off-support entries kept."""
-    return check_array(L, "L", shape=_support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
+    return check_array(L, "L", shape=support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
 
 
 # --------------------------------------------------------------------------------------------- NTP-SVM★

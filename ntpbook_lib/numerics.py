@@ -29,6 +29,7 @@ __all__ = [
     "nuclear_norm",
     "log_p_on_support",
     "center_on_support",
+    "center_columns",
 ]
 
 TINY = float(np.finfo(np.float64).tiny)
@@ -379,3 +380,19 @@ def center_on_support(L: np.ndarray, insupp: np.ndarray) -> np.ndarray:
     """
     mean = np.where(insupp, L, 0.0).sum(axis=0) / insupp.sum(axis=0)
     return np.where(insupp, L - mean, 0.0)
+
+
+def center_columns(S: np.ndarray) -> np.ndarray:
+    """``(I − 11ᵀ/V) S``: each column minus its mean (for a support matrix, Z24's proxy ``S̃``).
+
+    Parameters
+    ----------
+    S : numpy.ndarray
+        V×m.
+
+    Returns
+    -------
+    numpy.ndarray
+        V×m, columns summing to 0.
+    """
+    return S - S.mean(axis=0, keepdims=True)

@@ -70,6 +70,13 @@ def margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def require_margin_constraints(data: NTPData) -> None:
+    """``ValueError`` unless some context of ``data`` leaves a token out (else there is no margin constraint).
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    """
     check_data(data)
     if np.all(data.support_sizes == data.V):
         raise ValueError("every context is supported on the whole vocabulary: there are no out-of-support "
@@ -184,15 +191,20 @@ def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None
 
     When the equations are inconsistent (no NTP_H-compatibility) this is their least-squares solution in F.
     """
-    if F is None:
-        F = DataSubspace(data, H)
-    elif not isinstance(F, DataSubspace):
-        raise TypeError(f"F must be a DataSubspace (from data_subspace(data, H)), got {type(F).__name__}")
-    else:
-        check_data(data)
-        if F.j.size != int(np.sum(data.support_sizes - 1)) or F.V != data.V or F.H.shape[1] != data.m:
-            raise ValueError("F was built for other data (its equations do not match data's supports)")
+    F = _subspace(data, H, F)
     return F.min_norm_solution(_log_odds(data, F.j, F.z, F.a))
+
+
+def _subspace(data: NTPData, H: np.ndarray, F: DataSubspace | None) -> DataSubspace:
+    """``F`` when given (checked against ``data``), else the data subspace of ``(data, H)``, built once."""
+    if F is None:
+        return DataSubspace(data, H)
+    if not isinstance(F, DataSubspace):
+        raise TypeError(f"F must be a DataSubspace (from data_subspace(data, H)), got {type(F).__name__}")
+    check_data(data)
+    if F.j.size != int(np.sum(data.support_sizes - 1)) or F.V != data.V or F.H.shape[1] != data.m:
+        raise ValueError("F was built for other data (its equations do not match data's supports)")
+    return F
 
 
 @dataclass(frozen=True)
@@ -208,10 +220,28 @@ class CompatibilityResult:
         return self.holds
 
 
-def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8) -> CompatibilityResult:
-    """NTP_H-compatibility (T24 Def. 1, eq. 4): do some logits ``W h_j`` match every in-support log-odds?"""
+def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8, *, F: DataSubspace | None = None
+                  ) -> CompatibilityResult:
+    """NTP_H-compatibility (T24 Def. 1, eq. 4): do some logits ``W h_j`` match every in-support log-odds?
+
+    Parameters
+    ----------
+    data : NTPData
+        The training data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    tol : float, optional
+        Relative tolerance on the least-squares residual.
+    F : DataSubspace, optional
+        :func:`data_subspace` ``(data, H)`` when already built.
+
+    Returns
+    -------
+    CompatibilityResult
+        Truthy iff compatible; with ``W*``, the residual and a message.
+    """
     tol = check_real(tol, "tol", positive=True)
-    F = DataSubspace(data, H)
+    F = _subspace(data, H, F)
     b = _log_odds(data, F.j, F.z, F.a)
     r = F._apply_n(F._adjoint_n(F._pinv_n(b))) - b  # the residual is scale-free: computed on H/‖H‖_max
     W = F.min_norm_solution(b)
@@ -269,7 +299,8 @@ def _logit_constraint_rows(j: np.ndarray, z: np.ndarray, v: np.ndarray, B: np.nd
     return sp.csr_array((vals, (rows, cols)), shape=(j.size, V * r))
 
 
-def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> SeparabilityResult:
+def is_separable(data: NTPData, H: np.ndarray, explain: bool = True, *, F: DataSubspace | None = None
+                 ) -> SeparabilityResult:
     """NTP-separability (T24 Def. 2, eqs. 6a–6b), decided by a linear program.
 
     Only ``L = W H`` matters, and ``L = Y V_rᵀ`` for the thin SVD ``H = U_r Σ_r V_rᵀ``; so the LP runs over
@@ -278,10 +309,28 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
     onto ``F^⊥`` and rescaled to margin exactly 1.  When the LP is infeasible and ``explain`` is set, a second
     LP (maximise ``t`` with margins ``≥ t`` and ``|Y| ≤ 1``) yields a Farkas certificate: weights ``λ ≥ 0`` on
     the lifted points ``(e_a − e_v) h_jᵀ`` whose combination lies in F.
+
+    Parameters
+    ----------
+    data : NTPData
+        The training data (some context must leave a token out).
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    explain : bool, optional
+        When not separable, solve a second LP for a Farkas certificate.
+    F : DataSubspace, optional
+        :func:`data_subspace` ``(data, H)`` when already built (it projects the witness onto ``F^⊥``).
+
+    Returns
+    -------
+    SeparabilityResult
+        Truthy iff separable; with a witness ``W^d``, its margin, a message and, if not, the certificate.
     """
     require_margin_constraints(data)
     H_in = check_embeddings(data, H)
     explain = check_bool(explain, "explain")
+    if F is not None:
+        F = _subspace(data, H_in, F)
     scale = embedding_scale(H_in)
     if scale == 0:
         return SeparabilityResult(False, None, 0.0, "not NTP-separable: H = 0, all logits are equal", [])
@@ -305,7 +354,7 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
     if res.status == 0:
         Y = res.x[:n_y].reshape(V, r)
         W = Y @ np.diag(1.0 / sig) @ U.T  # the minimum-norm W with W H = Y V_rᵀ
-        W = DataSubspace(data, H).project_perp(W)  # (6a) to machine precision
+        W = (DataSubspace(data, H) if F is None else F).project_perp(W)  # (6a) to machine precision
         W = W / ntp_margin(W, data, H)  # (6b) with margin exactly 1
         margin = scale / float(np.linalg.norm(W))
         W = rescale(W, 1.0 / scale, "the separating W^d", "(which scales like 1/‖H‖) ")

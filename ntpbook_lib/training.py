@@ -81,8 +81,8 @@ def implicit_bias_reference(data: NTPData, H: np.ndarray) -> ImplicitBiasReferen
     """
     H = check_embeddings(data, H)
     F = DataSubspace(data, H)
-    comp = is_compatible(data, H)
-    sep = bool(is_separable(data, H, explain=False)) if np.any(data.support_sizes < data.V) else False
+    comp = is_compatible(data, H, F=F)
+    sep = bool(is_separable(data, H, explain=False, F=F)) if np.any(data.support_sizes < data.V) else False
     return ImplicitBiasReference(comp.W, ntp_svm(data, H) if sep else None, F, bool(comp))
 
 
