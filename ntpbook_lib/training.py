@@ -40,9 +40,6 @@ from .validation import (
 )
 
 __all__ = [
-    "cpu_threads",
-    "small_problem_threads",
-    "log_schedule",
     "ImplicitBiasReference",
     "implicit_bias_reference",
     "Alignment",
