@@ -28,6 +28,7 @@ import numpy as np
 from .acceleration import anderson_iterates
 from .data import NTPData
 from .numerics import (
+    array_namespace,
     center_columns,
     center_on_support,
     log_p_on_support,
@@ -52,6 +53,8 @@ from .validation import (
 
 __all__ = [
     "support_of",
+    "project_feasible",
+    "dual_point",
     "log_odds_in",
     "centered_support",
     "logits_in",
@@ -164,52 +167,68 @@ class NTPSVMStarInfo:
     converged: bool
 
 
-def _project_feasible(X: np.ndarray, S: np.ndarray, n_in: np.ndarray, b: np.ndarray) -> np.ndarray:
+def project_feasible(X, S, n_in, b):
     """Project each column onto ``{x : x_S = a·1, x_v ≤ a − b_j off S}`` (a free): an exact 1-D root find.
 
     With ``t_v = x_v + b_j`` off the support, the optimal ``a`` is the root of the increasing, concave,
     piecewise-linear ``φ(a) = S_j a − Σ_S x − Σ_v max(t_v − a, 0)``.  Newton's method from ``a₀ = mean_S x``
     (where φ ≤ 0) stays below the root and is exact on each linear piece: ``a ← (Σ_S x + Σ_{t_v > a} t_v) /
-    (S_j + #{t_v > a})``, until the set ``{t_v > a}`` (which only shrinks) stops changing.
+    (S_j + #{t_v > a})``, until the set ``{t_v > a}`` (which only shrinks) stops changing.  X, S (boolean), n_in
+    and b are NumPy arrays or torch tensors alike (:func:`~ntpbook_lib.numerics.array_namespace`).
     """
-    insum = np.where(S, X, 0.0).sum(axis=0)
-    t = np.where(S, -np.inf, X + b)
+    xp = array_namespace(X)
+    insum = xp.where(S, X, 0.0).sum(0)
+    t = xp.where(S, -xp.inf, X + b)
     a = insum / n_in
-    cols, tc, last = np.arange(X.shape[1]), t, np.full(X.shape[1], -1)
+    cols, tc, last = xp.arange_like(X.shape[1], X), t, xp.minus_ones_like(insum)
     for _ in range(X.shape[0] + 1):  # each pass only over the columns whose set still changed
         above = tc > a[cols]
-        count = np.count_nonzero(above, axis=0)
+        count = xp.count0(above)
         moved = count != last
-        if not moved.any():
+        if not bool(moved.any()):
             break
         cols, tc, above, count = cols[moved], tc[:, moved], above[:, moved], count[moved]
-        a[cols] = (insum[cols] + np.where(above, tc, 0.0).sum(axis=0)) / (n_in[cols] + count)
+        a[cols] = (insum[cols] + xp.where(above, tc, 0.0).sum(0)) / (n_in[cols] + count)
         last = count
-    return np.where(S, a, np.minimum(X, a - b))
+    return xp.where(S, a, xp.minimum(X, a - b))
 
 
-def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
-    """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball."""
+def dual_point(G, off, n_in):
+    """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball.
+
+    NumPy arrays or torch tensors alike (:func:`~ntpbook_lib.numerics.array_namespace`).
+    """
     C = project_columns(G, off, n_in)
     return C / max(1.0, spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
 
 
-class _NumpyOps:
-    """The array operations of :func:`_admm_nuclear` in NumPy (float64, CPU)."""
+class _Ops:
+    """The array operations of :func:`_admm_nuclear`: one implementation each, over NumPy or torch
+    (:func:`~ntpbook_lib.numerics.array_namespace`); ``tensor`` moves the inputs to the device."""
 
-    project_feasible = staticmethod(_project_feasible)
+    project_feasible = staticmethod(project_feasible)
     svt = staticmethod(svt_gram)
     polar = staticmethod(polar)
-    dual_point = staticmethod(_dual_point)
-
+    dual_point = staticmethod(dual_point)
     nuclear_norm = staticmethod(nuclear_norm)
 
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device
+
     @staticmethod
-    def norm(X: np.ndarray) -> float:
-        return float(np.linalg.norm(X))
+    def norm(X) -> float:
+        return array_namespace(X).norm(X)
+
+    def tensor(self, a: np.ndarray):
+        """``a`` as a float64 tensor on the device (NumPy unchanged without one)."""
+        if self.device is None:
+            return a
+        import torch
+
+        return torch.as_tensor(a, dtype=torch.float64, device=self.device)
 
 
-def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops=_NumpyOps):
+def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops: _Ops = _Ops()):
     """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column, with Anderson acceleration.
 
     ADMM is the Douglas–Rachford fixed-point iteration ``z ↦ T(z) = z + prox(2Π(z) − z) − Π(z)`` (Π the
@@ -220,7 +239,7 @@ def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int
     spectral ball is dual feasible; the smallest ``‖L‖_*`` and the largest dual objective seen bound the
     optimum from both sides.  Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``.  The start is
     ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.  ``ops`` holds the array
-    operations (:class:`_NumpyOps`, or :func:`_torch_ops` for a torch device); S and b are of its kind.
+    operations (:class:`_Ops`, the same for NumPy and for torch); S and b are NumPy arrays or tensors.
     """
     Sb = S > 0
     off, n_in = ~Sb, S.sum(0)  # S is 0/1: its column sums are the support sizes
@@ -258,70 +277,6 @@ def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int
     return best_L, best_C, primal, dual, it, False
 
 
-def _torch_ops(device: str):
-    """The array operations of :func:`_admm_nuclear` in torch (float64) on ``device``: the same steps as NumPy's."""
-    import torch
-
-    def project_feasible(X, S, n_in, b):
-        insum = torch.where(S, X, 0.0).sum(0)
-        t = torch.where(S, -torch.inf, X + b)
-        a = insum / n_in
-        cols, tc, last = torch.arange(X.shape[1], device=X.device), t, torch.full_like(insum, -1.0)
-        for _ in range(X.shape[0] + 1):
-            above = tc > a[cols]
-            count = above.sum(0).to(X.dtype)
-            moved = count != last
-            if not bool(moved.any()):
-                break
-            cols, tc, above, count = cols[moved], tc[:, moved], above[:, moved], count[moved]
-            a[cols] = (insum[cols] + torch.where(above, tc, 0.0).sum(0)) / (n_in[cols] + count)
-            last = count
-        return torch.where(S, a, torch.minimum(X, a - b))
-
-    def svt(Y, tau):
-        tall = Y.shape[0] > Y.shape[1]
-        Z = Y.T if tall else Y
-        w, U = torch.linalg.eigh(Z @ Z.T)
-        s = torch.sqrt(torch.clamp(w, min=0.0))
-        keep = s > tau
-        Uk = U[:, keep]
-        X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
-        return X.T if tall else X
-
-    def polar(M):
-        U, s, Vt = torch.linalg.svd(M, full_matrices=False)
-        r = int((s > s[0] * max(M.shape) * torch.finfo(M.dtype).eps).sum()) if s.numel() and s[0] > 0 else 0
-        return U[:, :r] @ Vt[:r], float(s.sum())
-
-    def project_columns(Y, off, n_in):  # numerics.project_columns, the same Newton passes
-        insum = torch.where(off, 0.0, Y).sum(0)
-        nu = torch.minimum(insum / n_in, torch.where(off, Y, torch.inf).min(0).values)
-        below = torch.zeros_like(off)
-        for k in range(Y.shape[0] + 2):
-            below_new = off & (Y < nu)
-            if k and torch.equal(below_new, below):
-                break
-            below = below_new
-            nu = (insum + torch.where(below, Y, 0.0).sum(0)) / (n_in + below.sum(0))
-        return torch.where(off, torch.clamp(Y - nu, max=0.0), Y - nu)
-
-    def dual_point(G, off, n_in):
-        C = project_columns(G, off, n_in)
-        Z = C if C.shape[0] <= C.shape[1] else C.T
-        top = float(torch.sqrt(torch.clamp(torch.linalg.eigvalsh(Z @ Z.T)[-1], min=0.0)))
-        return C / max(1.0, top * (1.0 + 1e-12))
-
-    class TorchOps:
-        pass
-
-    ops = TorchOps()
-    ops.project_feasible, ops.svt, ops.polar, ops.dual_point = project_feasible, svt, polar, dual_point
-    ops.nuclear_norm = lambda L: float(torch.linalg.svdvals(L).sum())
-    ops.norm = lambda X: float(torch.linalg.norm(X))
-    ops.tensor = lambda a: torch.as_tensor(a, dtype=torch.float64, device=device)
-    return ops
-
-
 def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(distinct columns, index of each column among them, multiplicities)`` of a 0/1 matrix.
 
@@ -355,7 +310,7 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     if device is None:
         M, Cu, primal, dual, iters, proxy = _admm_nuclear(uniq, b, tol, max_iter, check_every)
     else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
-        ops = _torch_ops(device)
+        ops = _Ops(device)
         M, Cu, primal, dual, iters, proxy = _admm_nuclear(ops.tensor(uniq), ops.tensor(b), tol, max_iter,
                                                           check_every, ops=ops)
         M, Cu = M.cpu().numpy(), Cu.cpu().numpy()

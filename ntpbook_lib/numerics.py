@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = [
     "TINY",
+    "array_namespace",
     "frobenius_norm",
     "cosine",
     "embedding_scale",
@@ -33,6 +34,150 @@ __all__ = [
 ]
 
 TINY = float(np.finfo(np.float64).tiny)
+
+
+# ------------------------------------------------------------------------- NumPy or torch, one code
+class _NumPyOps:
+    """The few operations in which NumPy and torch spell the same step differently (NumPy side)."""
+
+    inf = np.inf
+    where = staticmethod(np.where)
+    minimum = staticmethod(np.minimum)
+    sqrt = staticmethod(np.sqrt)
+    equal = staticmethod(np.array_equal)
+
+    @staticmethod
+    def min0(A):
+        return A.min(axis=0)
+
+    @staticmethod
+    def clamp_max0(A):
+        return np.minimum(A, 0.0)
+
+    @staticmethod
+    def clamp_min0(A):
+        return np.maximum(A, 0.0)
+
+    @staticmethod
+    def count0(A):
+        return np.count_nonzero(A, axis=0)
+
+    @staticmethod
+    def arange_like(n, X):
+        return np.arange(n)
+
+    @staticmethod
+    def minus_ones_like(v):
+        return np.full(v.shape[0], -1)
+
+    @staticmethod
+    def eigh(A):
+        return np.linalg.eigh(A)
+
+    @staticmethod
+    def eigvalsh(A):
+        return np.linalg.eigvalsh(A)
+
+    @staticmethod
+    def svd(M):
+        return np.linalg.svd(M, full_matrices=False)
+
+    @staticmethod
+    def svdvals(M):
+        return np.linalg.svd(M, compute_uv=False)
+
+    @staticmethod
+    def eps(M):
+        return np.finfo(float).eps
+
+    @staticmethod
+    def norm(X):
+        return float(np.linalg.norm(X))
+
+
+class _TorchOps:
+    """The same operations for torch tensors (any device, any real dtype)."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self.torch = torch
+        self.inf = torch.inf
+
+    def where(self, c, a, b):
+        return self.torch.where(c, a, b)
+
+    def minimum(self, a, b):
+        return self.torch.minimum(a, b)
+
+    def sqrt(self, A):
+        return self.torch.sqrt(A)
+
+    def equal(self, A, B):
+        return self.torch.equal(A, B)
+
+    def min0(self, A):
+        return A.min(0).values
+
+    def clamp_max0(self, A):
+        return self.torch.clamp(A, max=0.0)
+
+    def clamp_min0(self, A):
+        return self.torch.clamp(A, min=0.0)
+
+    def count0(self, A):
+        return A.sum(0).to(self.torch.float64)
+
+    def arange_like(self, n, X):
+        return self.torch.arange(n, device=X.device)
+
+    def minus_ones_like(self, v):
+        return self.torch.full_like(v, -1.0)
+
+    def eigh(self, A):
+        return self.torch.linalg.eigh(A)
+
+    def eigvalsh(self, A):
+        return self.torch.linalg.eigvalsh(A)
+
+    def svd(self, M):
+        return self.torch.linalg.svd(M, full_matrices=False)
+
+    def svdvals(self, M):
+        return self.torch.linalg.svdvals(M)
+
+    def eps(self, M):
+        return self.torch.finfo(M.dtype).eps
+
+    def norm(self, X):
+        return float(self.torch.linalg.norm(X))
+
+
+_NUMPY = _NumPyOps()
+_TORCH: list[_TorchOps] = []
+
+
+def array_namespace(X: Any):
+    """The operations for X's array library: NumPy's for a NumPy array, torch's for a tensor.
+
+    The NTP-SVM★ kernels below are written once over these operations, so the same lines run in NumPy on
+    the CPU and in torch on any device (``ntp_svm_logits(..., device=...)``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray or torch.Tensor
+        An array.
+
+    Returns
+    -------
+    object
+        An object with the operations (``where``, ``min0``, ``svd``, ...) for that library.
+    """
+    if type(X).__module__.startswith("torch"):
+        if not _TORCH:
+            _TORCH.append(_TorchOps())
+        return _TORCH[0]
+    return _NUMPY
 
 
 # ------------------------------------------------------------------------------- norms and scaling
@@ -181,16 +326,17 @@ def project_columns(Y: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndar
     numpy.ndarray
         The V×m projection.
     """
-    insum = np.where(off, 0.0, Y).sum(axis=0)
-    nu = np.minimum(insum / n_in, np.where(off, Y, np.inf).min(axis=0))
-    below = np.zeros_like(off)
-    for _ in range(Y.shape[0] + 2):
+    xp = array_namespace(Y)
+    insum = xp.where(off, 0.0, Y).sum(0)
+    nu = xp.minimum(insum / n_in, xp.min0(xp.where(off, Y, xp.inf)))
+    below = off & False
+    for k in range(Y.shape[0] + 2):
         below_new = off & (Y < nu)
-        if _ and np.array_equal(below_new, below):
+        if k and xp.equal(below_new, below):
             break
         below = below_new
-        nu = (insum + np.where(below, Y, 0.0).sum(axis=0)) / (n_in + below.sum(axis=0))  # Newton = exact on a piece
-    return np.where(off, np.minimum(Y - nu, 0.0), Y - nu)
+        nu = (insum + xp.where(below, Y, 0.0).sum(0)) / (n_in + below.sum(0))  # Newton = exact on a piece
+    return xp.where(off, xp.clamp_max0(Y - nu), Y - nu)
 
 
 def spread_and_margin(L: np.ndarray, off: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -255,8 +401,9 @@ def polar(M: np.ndarray) -> tuple[np.ndarray, float]:
     nuclear : float
         ``‖M‖_*``.
     """
-    U, s, Vt = np.linalg.svd(M, full_matrices=False)
-    r = int(np.sum(s > s[0] * max(M.shape) * np.finfo(float).eps)) if s.size and s[0] > 0 else 0
+    xp = array_namespace(M)
+    U, s, Vt = xp.svd(M)
+    r = int((s > s[0] * max(M.shape) * xp.eps(M)).sum()) if s.shape[0] and s[0] > 0 else 0
     return U[:, :r] @ Vt[:r], float(s.sum())
 
 
@@ -301,10 +448,11 @@ def svt_gram(Y: np.ndarray, tau: float) -> np.ndarray:
     numpy.ndarray
         The thresholded matrix, of Y's shape.
     """
+    xp = array_namespace(Y)
     tall = Y.shape[0] > Y.shape[1]
     Z = Y.T if tall else Y
-    w, U = np.linalg.eigh(Z @ Z.T)
-    s = np.sqrt(np.maximum(w, 0.0))
+    w, U = xp.eigh(Z @ Z.T)
+    s = xp.sqrt(xp.clamp_min0(w))
     keep = s > tau
     Uk = U[:, keep]
     X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
@@ -324,8 +472,9 @@ def spectral_norm(C: np.ndarray) -> float:
     float
         The largest singular value.
     """
+    xp = array_namespace(C)
     Z = C if C.shape[0] <= C.shape[1] else C.T
-    return float(np.sqrt(max(np.linalg.eigvalsh(Z @ Z.T)[-1], 0.0)))
+    return float(xp.sqrt(xp.clamp_min0(xp.eigvalsh(Z @ Z.T)[-1])))
 
 
 def nuclear_norm(M: np.ndarray) -> float:
@@ -341,7 +490,7 @@ def nuclear_norm(M: np.ndarray) -> float:
     float
         The nuclear norm.
     """
-    return float(np.linalg.svd(M, compute_uv=False).sum())
+    return float(array_namespace(M).svdvals(M).sum())
 
 
 # ------------------------------------------------------------------------------------- the data

@@ -249,7 +249,7 @@ def test_merging_equal_columns_by_packed_bits():
 @pytest.mark.parametrize("seed", range(3))
 def test_feasible_set_projection_matches_cvxpy(seed):
     """ADMM's projection onto {x_S = a·1, x_v ≤ a − b_j off S} (Newton passes) against a QP solved by CVXPY."""
-    from ntpbook_lib.nuclear_svm import _project_feasible
+    from ntpbook_lib.nuclear_svm import project_feasible as _project_feasible
 
     rng = np.random.default_rng(seed)
     S = _S(20 + seed, 7, 6, 3) > 0
