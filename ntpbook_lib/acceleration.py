@@ -23,6 +23,18 @@ def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[
     Returns ``T(z) − Σ γ_i ΔT_i`` with ``γ = argmin ‖g − Σ γ_i Δg_i‖`` (lightly regularised), where
     ``g = T(z) − z`` is the current residual and ``ΔT_i``, ``Δg_i`` are differences of successive values of
     T and of the residual.  The callers keep a step only when it lowers the residual.
+
+    Parameters
+    ----------
+    Tz, g : numpy.ndarray
+        ``T(z)`` and the residual ``T(z) − z``.
+    dT, dG : list of numpy.ndarray
+        Differences of successive values of T and of the residual.
+
+    Returns
+    -------
+    numpy.ndarray
+        The extrapolated point.
     """
     k = len(dG)
     if k == 0 or len(dT) != k:
@@ -47,6 +59,22 @@ def anderson_iterates(step: Callable[[Any], tuple], z: Any, memory: int = 8,
     (:func:`anderson_step`) and keeps the extrapolated point only when it lowers the residual ``‖T(z) − z‖``,
     which a plain step ``z ← T(z)`` never raises; otherwise it takes the plain step and forgets the history.
     Yields the ``extra`` values of each accepted point; works on NumPy arrays and torch tensors alike.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(z) -> (T(z), *extra)``.
+    z : numpy.ndarray or torch.Tensor
+        The start.
+    memory : int, optional
+        How many steps to extrapolate from.
+    norm : callable, optional
+        The norm of residuals.
+
+    Returns
+    -------
+    iterator of tuple
+        The ``extra`` values of each accepted point.
     """
     Tz, *_ = step(z)
     g = Tz - z

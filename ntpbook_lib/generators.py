@@ -22,7 +22,24 @@ __all__ = [
 
 
 def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A V×m 0/1 support matrix whose column j has exactly ``sizes[j]`` ones at random rows."""
+    """A V×m 0/1 support matrix whose column j has exactly ``sizes[j]`` ones at random rows.
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size.
+    m : int
+        Number of contexts.
+    sizes : int or numpy.ndarray
+        The support size of every context, or one per context.
+    rng : numpy.random.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray
+        V×m 0/1 support matrix.
+    """
     V, m = check_int(V, "V", minimum=1), check_int(m, "m", minimum=1)
     rng = check_rng(rng)
     check_memory(8.0 * V * m, f"a V×m = {V}×{m} support matrix")
@@ -49,6 +66,32 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
     The weights are i.i.d. ``Uniform(0, 1)`` (``weights="uniform"``) or ``Exp(1)`` (``"exponential"``:
     normalised within a context they are then ``Dirichlet(1, …, 1)``, uniform on the simplex).
     ``uniform_pi`` sets ``π̂_j = 1/m`` instead of ``π̂ ∝`` counts.  A given ``S`` fixes the supports.
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size.
+    m : int
+        Number of contexts.
+    support_size : int or numpy.ndarray
+        Support sizes, as in :func:`random_supports`.
+    rng : numpy.random.Generator
+        The source of randomness.
+    max_count : int, optional
+        Counts uniform on ``1..max_count`` (give this or ``n``).
+    n : int, optional
+        Sample size of multinomial counts (give this or ``max_count``).
+    weights : str, optional
+        ``"uniform"`` or ``"exponential"`` sampling weights (with ``n``).
+    uniform_pi : bool, optional
+        ``π̂_j = 1/m``.
+    S : numpy.ndarray, optional
+        A fixed V×m support matrix.
+
+    Returns
+    -------
+    NTPData
+        The data.
     """
     if (max_count is None) == (n is None):
         raise ValueError("give exactly one of max_count (counts uniform on 1..max_count) and n (sample size)")
@@ -84,7 +127,20 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
 
 
 def symmetric_supports(V: int, k: int) -> np.ndarray:
-    """The V×C(V,k) support matrix whose columns are all k-subsets of [V] (Z24 Prop. 2, Prop. 5)."""
+    """The V×C(V,k) support matrix whose columns are all k-subsets of [V] (Z24 Prop. 2, Prop. 5).
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size.
+    k : int
+        The support size, ``1 ≤ k < V``.
+
+    Returns
+    -------
+    numpy.ndarray
+        V×C(V,k) 0/1 matrix, one column per k-subset.
+    """
     V, k = check_int(V, "V", minimum=1), check_int(k, "k")
     if not 1 <= k <= V:
         raise ValueError(f"k must lie in 1..V={V}, got {k}")
@@ -100,7 +156,22 @@ def symmetric_supports(V: int, k: int) -> np.ndarray:
 
 
 def gaussian_embeddings(d: int, m: int, rng: np.random.Generator) -> np.ndarray:
-    """Fixed context embeddings ``H = [h_1 … h_m]`` (d×m) with i.i.d. N(0, 1) entries (T24 App. A)."""
+    """Fixed context embeddings ``H = [h_1 … h_m]`` (d×m) with i.i.d. N(0, 1) entries (T24 App. A).
+
+    Parameters
+    ----------
+    d : int
+        Embedding dimension.
+    m : int
+        Number of contexts.
+    rng : numpy.random.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray
+        d×m embeddings.
+    """
     d, m = check_int(d, "d", minimum=1), check_int(m, "m", minimum=1)
     rng = check_rng(rng)
     check_memory(8.0 * d * m, f"a d×m = {d}×{m} embedding matrix")
@@ -112,6 +183,18 @@ def count_entropy_range(support_size: int, max_count: int) -> tuple[float, float
 
     A context with ``support_size`` tokens has ``p̂ = c / Σ c`` for a count vector ``c ∈ {1..max_count}^S``;
     every such vector is enumerated (up to order), so any data set drawn this way has ``H`` in this range.
+
+    Parameters
+    ----------
+    support_size : int
+        Tokens per context.
+    max_count : int
+        Largest count.
+
+    Returns
+    -------
+    tuple of float
+        The smallest and largest entropy.
     """
     support_size = check_int(support_size, "support_size", minimum=1)
     max_count = check_int(max_count, "max_count", minimum=1)
@@ -129,6 +212,18 @@ def dirichlet_expected_entropy(support_size: int, alpha: float = 1.0) -> float:
     """``E[−Σ p log p]`` for ``p ~ Dirichlet(α, …, α)`` on ``support_size`` tokens: ``ψ(Sα + 1) − ψ(α + 1)``.
 
     With ``α = 1`` (probabilities uniform on the simplex) it is the harmonic number ``H_S`` minus 1.
+
+    Parameters
+    ----------
+    support_size : int
+        Tokens per context.
+    alpha : float, optional
+        The Dirichlet concentration.
+
+    Returns
+    -------
+    float
+        The expected entropy in nats.
     """
     support_size = check_int(support_size, "support_size", minimum=1)
     alpha = check_real(alpha, "alpha", positive=True)

@@ -44,6 +44,16 @@ def corr(X: np.ndarray) -> np.ndarray:
 
     Scale-free: each column is divided by its largest entry before its norm is formed, so no product
     overflows or underflows for any finite X.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        The cosines of its columns.
     """
     X = check_array(X, "X", ndim=2)
     top = np.max(np.abs(X), axis=0, initial=0.0)
@@ -62,6 +72,20 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> fl
     ``sim(X, X) = (N − 1)/N`` up to ``eps``, not 1.
     Computed scale-free: with ``x = a x̂``, ``y = b ŷ`` (``x̂, ŷ`` of largest entry 1) the ratio is
     ``(σ_x̂ŷ + ε/(ab)) / (σ_x̂ σ_ŷ + ε/(ab))``, and ``ε/(ab)`` is formed in logarithms, so no product overflows.
+
+    Parameters
+    ----------
+    X, Y : numpy.ndarray
+        Two matrices of one shape.
+    eps : float, optional
+        SSIM's ``ε``.
+    ddof : int, optional
+        0 (the definition) or 1 (Z24's code).
+
+    Returns
+    -------
+    float
+        The structure term.
     """
     X, Y = check_array(X, "X", nonempty=True), check_array(Y, "Y", nonempty=True)
     eps = check_real(eps, "eps", nonnegative=True)
@@ -107,7 +131,20 @@ class CollapseCosines(NamedTuple):
 
 
 def collapse_cosines(H: np.ndarray, data: NTPData) -> CollapseCosines:
-    """Subspace collapse (Z24 Prop. 1): how parallel are the embeddings of contexts that share a support?"""
+    """Subspace collapse (Z24 Prop. 1): how parallel are the embeddings of contexts that share a support?
+
+    Parameters
+    ----------
+    H : numpy.ndarray
+        Context embeddings, d×m.
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    CollapseCosines
+        Within- and between-group cosines.
+    """
     data = check_data(data)
     H = check_array(H, "H", ndim=2, nonempty=True)
     if H.shape[1] != data.m:
@@ -129,6 +166,18 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     With unit columns ``X̂, Ŷ``, the entry sums of ``corr(X) ∘ corr(Y)``, ``corr(X)²`` and ``corr(Y)²`` are
     ``‖X̂Ŷᵀ‖_F²``, ``‖X̂X̂ᵀ‖_F²`` and ``‖ŶŶᵀ‖_F²``, and the entry sums of ``corr`` are ``‖X̂1‖²``, ``‖Ŷ1‖²``:
     O((a + b)² m) work and memory, so it also serves m = 10^5 contexts.
+
+    Parameters
+    ----------
+    X, Y : numpy.ndarray
+        a×m and b×m.
+    eps : float, optional
+        SSIM's ``ε``.
+
+    Returns
+    -------
+    float
+        ``sim(corr(X), corr(Y))``.
     """
     X, Y = check_array(X, "X", ndim=2, nonempty=True), check_array(Y, "Y", ndim=2, nonempty=True)
     eps = check_real(eps, "eps", nonnegative=True)
@@ -178,6 +227,20 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
     """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``.
 
     ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    L_mm : numpy.ndarray, optional
+        The NTP-SVM★ solution, when already solved.
+    **svm_options
+        Passed to :func:`~ntpbook_lib.nuclear_svm.ntp_svm_logits`.
+
+    Returns
+    -------
+    GeometryReference
+        ``L_in``, ``L_mm``, ``W_mm``, ``H_mm`` and ``S_tilde``.
     """
     S = support_of(check_data(data))
     if L_mm is None:
@@ -209,7 +272,22 @@ class ProxyQuality(NamedTuple):
 
 
 def proxy_quality(S: np.ndarray, L_mm: np.ndarray, rank_rtol: float = 1e-3) -> ProxyQuality:
-    """Compare ``S̃`` with ``L^mm`` in norm, direction, geometry (Cor. 1 factors), rank, and Prop. 3's certificate."""
+    """Compare ``S̃`` with ``L^mm`` in norm, direction, geometry (Cor. 1 factors), rank, and Prop. 3's certificate.
+
+    Parameters
+    ----------
+    S : numpy.ndarray
+        A V×m 0/1 support matrix.
+    L_mm : numpy.ndarray
+        The NTP-SVM★ solution, V×m.
+    rank_rtol : float, optional
+        Relative threshold of the ranks.
+
+    Returns
+    -------
+    ProxyQuality
+        The comparison.
+    """
     S = check_support(S, "S")
     S_t = centered_support(S)
     L_mm = check_array(L_mm, "L_mm", ndim=2)

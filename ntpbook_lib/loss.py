@@ -14,7 +14,18 @@ __all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition", "res
 
 
 def log_softmax(L: np.ndarray) -> np.ndarray:
-    """Column-wise ``log softmax`` of a V×m logit matrix, by log-sum-exp."""
+    """Column-wise ``log softmax`` of a V×m logit matrix, by log-sum-exp.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        Logits, one column per context.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log softmax`` of each column.
+    """
     L = check_array(L, "L", nonempty=True)
     if L.ndim not in (1, 2):
         raise ValueError(f"L must be a vector or a V×m matrix of logits, got shape {L.shape}")
@@ -28,6 +39,18 @@ def ce_loss(L: np.ndarray | torch.Tensor, data: NTPData) -> float | torch.Tensor
     Accepts a NumPy array (returns a float) or a torch tensor (returns a differentiable 0-d tensor; integer
     tensors are computed in float64).  The NumPy value is ``H + Σ_j π̂_j KL_j`` with every KL term a sum of
     non-negative quantities (:func:`ce_decomposition`), so it never falls below the entropy by rounding.
+
+    Parameters
+    ----------
+    L : numpy.ndarray or torch.Tensor
+        V×m logits.
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    float or torch.Tensor
+        The loss (a differentiable 0-d tensor for a tensor ``L``).
     """
     L = check_logits(L, data)
     if isinstance(L, torch.Tensor):
@@ -67,6 +90,18 @@ def kl_terms(L: np.ndarray, data: NTPData) -> np.ndarray:
     and ``g(r) = r − 1 + e^{−r} ≥ 0`` (expand ``p̂ g(r) = p̂ log(p̂/q) − p̂ + q``); the off-support mass is one
     log-sum-exp, ``exp(LSE_{v∉S_j} ℓ_v − LSE_z ℓ_z)``.  (Where a column of P sums to 1 only within ``atol``, this is
     the generalised KL ``Σ p̂ log(p̂/q) − Σ p̂ + Σ q``, still ≥ 0.)
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        Finite float64 V×m logits (not checked).
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    numpy.ndarray
+        (m,) the KL divergences, each ≥ 0.
     """
     Psp = data.P_sparse
     logq = log_softmax(L)
@@ -104,6 +139,18 @@ def ce_decomposition(L: np.ndarray, data: NTPData) -> CEDecomposition:
 
     The KL terms are sums of non-negative quantities (see :func:`ce_loss`), so ``CE − H ≥ 0`` holds exactly in
     floating point, also where softmax matches ``p̂`` to rounding.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        V×m logits.
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    CEDecomposition
+        ``ce``, ``entropy``, the per-context ``kl`` and ``pi``; ``.excess`` is ``CE − H``.
     """
     L = check_logits(L, data)
     kl = kl_terms(L, data)
@@ -115,6 +162,18 @@ def restricted_ce_loss(L: np.ndarray, data: NTPData) -> float:
 
     Only in-support logits enter: it is the NTP loss with each softmax restricted to ``S_j``, so
     ``CE_F ≥ H`` with equality iff the in-support log-odds are exact.  For a linear model pass ``L = W H``.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        V×m logits.
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    float
+        ``CE_F ≥ H``.
     """
     L = check_logits(check_array(L, "L", finite=False), data, "L")  # a torch tensor is read as float64 NumPy
     Psp = data.P_sparse

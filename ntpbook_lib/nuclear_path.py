@@ -75,6 +75,26 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     Step ``1/ℒ`` with ``ℒ = max_j π̂_j / 2`` (the softmax Hessian is at most ½), gradient-based adaptive
     restart, and a duality-gap stop relative to the objective minus the entropy:
     ``gap ≤ tol · (CE(L) − H + λ‖L‖_*)``.  ``L0`` warm-starts (a path goes λ downwards).
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    lam : float
+        ``λ > 0``.
+    L0 : numpy.ndarray, optional
+        A warm start, V×m.
+    tol : float, optional
+        Relative duality gap at which to stop.
+    max_iter : int, optional
+        Iteration limit.
+    check_every : int, optional
+        Iterations between gap checks.
+
+    Returns
+    -------
+    RegularizedLogits
+        ``L_λ`` with its certificate.
     """
     check_data(data)
     lam = check_real(lam, "lam", positive=True)
@@ -136,6 +156,24 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     Each solve starts from a linear extrapolation in ``log λ`` of the two previous solutions (exact if
     ``L_λ = L^in + R(λ) L^mm`` with ``R`` affine in ``log λ``, as the theory suggests), which roughly halves
     the iterations at small ``λ``.  ``L = 0`` for ``λ ≥ ‖∇CE(0)‖_op``, where the direction metrics are nan.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    lams : sequence of float
+        Positive distinct values of λ (solved in decreasing order).
+    L_mm : numpy.ndarray, optional
+        The NTP-SVM★ solution, when already solved.
+    tol : float, optional
+        Relative duality gap of each solve.
+    max_iter : int, optional
+        Iteration limit of each solve.
+
+    Returns
+    -------
+    NuclearPath
+        The solutions and the metrics of Z24 Thms 1–3.
     """
     check_data(data)
     lams = check_array(lams, "lams", ndim=1, nonempty=True)
@@ -211,6 +249,20 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     ``R L^mm[v, j] ≤ R(a_j − 1)``, so with ``Z_j = Σ_{z∈S_j} e^{ℓ^in_{z,j}} = 1/GM_j``,
     ``CE − H = Σ_j π̂_j log(1 + GM_j Σ_{v∉S_j} e^{−R(a_j − L^mm[v,j])}) ≤ e^{−R} Σ_j π̂_j (V − S_j) GM_j``.
     ``L_mm`` (default: the NTP-SVM★ solution) must be feasible for eqs. (9)–(10) up to ``tol``.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    L_mm : numpy.ndarray, optional
+        The NTP-SVM★ solution (solved when not given).
+    tol : float, optional
+        Feasibility tolerance of ``L_mm``.
+
+    Returns
+    -------
+    GenieBound
+        C, the nuclear norms and the two matrices.
     """
     check_data(data)
     tol = check_real(tol, "tol", nonnegative=True)

@@ -133,20 +133,57 @@ def logits_in(data: NTPData) -> np.ndarray:
 
 
 def log_odds_in(data: NTPData) -> np.ndarray:
-    """:func:`logits_in` for checked data (the kernel the references call)."""
+    """:func:`logits_in` for checked data (the kernel the references call).
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``L^in``, V×m.
+    """
     S = data.S > 0
     logP = log_p_on_support(data.P, S)
     return np.where(S, logP - logP.sum(axis=0) / data.support_sizes, 0.0)
 
 
 def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
-    """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support."""
+    """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        V×m logits.
+    data_or_S : NTPData or numpy.ndarray
+        The data, or its support matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``P_𝓕(L)``, V×m.
+    """
     S = support_of(data_or_S) > 0
     return center_on_support(check_array(L, "L", shape=S.shape), S)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
-    """``P_𝓕^⊥(L) = L − P_𝓕(L)``: in-support entries replaced by their mean, off-support entries kept."""
+    """``P_𝓕^⊥(L) = L − P_𝓕(L)``: in-support entries replaced by their mean, off-support entries kept.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        V×m logits.
+    data_or_S : NTPData or numpy.ndarray
+        The data, or its support matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``P_𝓕^⊥(L)``, V×m.
+    """
     return check_array(L, "L", shape=support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
 
 
@@ -175,6 +212,22 @@ def project_feasible(X, S, n_in, b):
     (where φ ≤ 0) stays below the root and is exact on each linear piece: ``a ← (Σ_S x + Σ_{t_v > a} t_v) /
     (S_j + #{t_v > a})``, until the set ``{t_v > a}`` (which only shrinks) stops changing.  X, S (boolean), n_in
     and b are NumPy arrays or torch tensors alike (:func:`~ntpbook_lib.numerics.array_namespace`).
+
+    Parameters
+    ----------
+    X : numpy.ndarray or torch.Tensor
+        V×m points.
+    S : numpy.ndarray or torch.Tensor
+        V×m boolean support mask.
+    n_in : numpy.ndarray or torch.Tensor
+        (m,) support sizes.
+    b : numpy.ndarray or torch.Tensor
+        (m,) margins.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        The projection, V×m.
     """
     xp = array_namespace(X)
     insum = xp.where(S, X, 0.0).sum(0)
@@ -197,6 +250,20 @@ def dual_point(G, off, n_in):
     """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball.
 
     NumPy arrays or torch tensors alike (:func:`~ntpbook_lib.numerics.array_namespace`).
+
+    Parameters
+    ----------
+    G : numpy.ndarray or torch.Tensor
+        A V×m candidate.
+    off : numpy.ndarray or torch.Tensor
+        V×m boolean, True off the support.
+    n_in : numpy.ndarray or torch.Tensor
+        (m,) support sizes.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        A point of the NTP-SVM★ dual's feasible set.
     """
     C = project_columns(G, off, n_in)
     return C / max(1.0, spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
@@ -298,6 +365,26 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     Stops when the relative duality gap is at most ``tol``; ``return_info`` adds the certificate.  With
     ``device`` (a torch device such as ``"cuda"``) the iterations run in torch in float64 there; the
     default runs them in NumPy, which is faster on a CPU.
+
+    Parameters
+    ----------
+    S : numpy.ndarray
+        A V×m 0/1 support matrix.
+    tol : float, optional
+        Relative duality gap at which to stop.
+    max_iter : int, optional
+        Iteration limit.
+    check_every : int, optional
+        Iterations between duality-gap checks.
+    device : str, optional
+        A torch device to iterate on (NumPy without).
+    return_info : bool, optional
+        Also return the certificate.
+
+    Returns
+    -------
+    numpy.ndarray or tuple
+        ``L^mm`` (V×m), with an :class:`NTPSVMStarInfo` on request.
     """
     S = check_support(S)
     tol = check_real(tol, "tol", positive=True)
@@ -339,7 +426,18 @@ class Certificate:
 
 
 def certificate(S: np.ndarray) -> Certificate:
-    """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``)."""
+    """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``).
+
+    Parameters
+    ----------
+    S : numpy.ndarray
+        A V×m 0/1 support matrix.
+
+    Returns
+    -------
+    Certificate
+        Truthy iff the test holds, with ``A`` and its statistic.
+    """
     S = check_support(S)
     A, _ = polar(centered_support(S))
     worst = float(np.max(A[S == 0]))
@@ -350,6 +448,18 @@ def mm_embeddings(L: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.nd
     """Balanced factors ``W = U Σ^{1/2}`` (V×r), ``H = Σ^{1/2} Vᵀ`` (r×m) of ``L = U Σ Vᵀ`` (Z24 Cor. 1, Lemma 1).
 
     They attain ``(‖W‖² + ‖H‖²)/2 = ‖L‖_*``; applied to ``L^mm`` they are ``W^mm``, ``H^mm`` up to a rotation.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        A finite matrix.
+    rtol : float, optional
+        Singular values below ``rtol · σ_1`` are dropped.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``W`` (V×r) and ``H`` (r×m).
     """
     L = check_array(L, "L", ndim=2)  # finite: a non-finite entry would stall LAPACK's SVD
     rtol = check_real(rtol, "rtol", nonnegative=True, below=1.0)
@@ -383,6 +493,18 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
     By symmetry ``S̃ S̃ᵀ = σ² (I − 11ᵀ/V)`` with ``σ² = C(V,k) k(V−k) / (V(V−1))``, so ``W = √σ U`` and
     ``H = √σ Vᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
     ``cos(w_v, h_j) = √((V−k)/(k(V−1)))`` on the support and ``−√(k/((V−k)(V−1)))`` off it.
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size.
+    k : int
+        Support size, ``1 ≤ k < V``.
+
+    Returns
+    -------
+    SymmetricGeometry
+        The closed forms.
     """
     V, k = check_int(V, "V", minimum=2, maximum=2**62), check_int(k, "k")
     if not 1 <= k < V:
@@ -421,6 +543,18 @@ def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.nd
 
     Each field is the mean over the pairs it describes (``cos_contexts[o]`` over context pairs with overlap
     ``o``; nan where no pair has it); returns the geometry and ``L^mm``.
+
+    Parameters
+    ----------
+    V : int
+        Vocabulary size.
+    k : int
+        Support size, ``1 ≤ k < V``.
+
+    Returns
+    -------
+    tuple
+        The measured :class:`SymmetricGeometry` and ``L^mm``.
     """
     from .generators import symmetric_supports
 

@@ -45,7 +45,28 @@ def _objective(W: np.ndarray, data: NTPData, H: np.ndarray, mu: float) -> float:
 
 def ridge_solution(data: NTPData, H: np.ndarray, mu: float, W0: np.ndarray | None = None,
                    tol: float = 1e-11, return_factor: bool = False):
-    """``W_μ = argmin CE(W H) + (μ/2)‖W‖_F²``, by damped Newton (a point of T24 Thm 1's path)."""
+    """``W_μ = argmin CE(W H) + (μ/2)‖W‖_F²``, by damped Newton (a point of T24 Thm 1's path).
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    mu : float
+        The ridge parameter ``μ > 0``.
+    W0 : numpy.ndarray, optional
+        A warm start, V×d.
+    tol : float, optional
+        Relative step tolerance of Newton's method.
+    return_factor : bool, optional
+        Also return the Cholesky factor of the Hessian.
+
+    Returns
+    -------
+    numpy.ndarray or tuple
+        ``W_μ`` (V×d), with the factor on request.
+    """
     H = check_embeddings(data, H)
     V, d = data.V, H.shape[0]
     mu = check_real(mu, "mu", positive=True)
@@ -98,7 +119,26 @@ class RegularizationPath:
 def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: ImplicitBiasReference | None = None,
                         rtol: float = 1e-9) -> RegularizationPath:
     """``Ŵ_B = argmin_{‖W‖≤B} CE(W H)`` for increasing B (T24 Thm 1): its direction tends to ``W^mm`` and
-    its projection on F to ``W*``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``."""
+    its projection on F to ``W*``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    radii : numpy.ndarray
+        Increasing positive radii B.
+    ref : ImplicitBiasReference, optional
+        :func:`~ntpbook_lib.training.implicit_bias_reference` ``(data, H)``.
+    rtol : float, optional
+        Tolerance on ``‖Ŵ_B‖ = B``.
+
+    Returns
+    -------
+    RegularizationPath
+        The solutions and their metrics.
+    """
     H = check_embeddings(data, H)
     radii = check_strictly_monotone(radii, "radii")
     rtol = check_real(rtol, "rtol", positive=True)
@@ -139,6 +179,22 @@ def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasR
     In-support logits of ``W*`` reproduce ``p̂_j`` and ``W^mm`` lifts them by at least 1 above every
     out-of-support logit, so ``CE − H = Σ_j π̂_j log(1 + Σ_{v∉S_j} e^{ℓ*_v − LSE_{S_j} ℓ* + R(ℓ^mm_v − t_j)})
     ≤ C e^{−R}`` with ``C = Σ_j π̂_j Σ_{v∉S_j} exp(ℓ*_{v,j} − LSE_{z∈S_j} ℓ*_{z,j})``.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    R : numpy.ndarray
+        Values of R.
+    ref : ImplicitBiasReference, optional
+        :func:`~ntpbook_lib.training.implicit_bias_reference` ``(data, H)``.
+
+    Returns
+    -------
+    tuple
+        The excess loss at each R, the bound ``C e^{−R}``, and C.
     """
     H = check_embeddings(data, H)
     ref = implicit_bias_reference(data, H) if ref is None else ref

@@ -102,5 +102,18 @@ def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
 
 
 def schedule(steps: int, n_records: int) -> np.ndarray:
-    """:func:`log_schedule` for arguments already checked (the trainers' kernel)."""
+    """:func:`log_schedule` for arguments already checked (the trainers' kernel).
+
+    Parameters
+    ----------
+    steps : int
+        The last step.
+    n_records : int
+        How many log-spaced points.
+
+    Returns
+    -------
+    numpy.ndarray
+        The step indices.
+    """
     return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64)])

@@ -52,7 +52,18 @@ __all__ = [
 
 
 def in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(j, z, a) for z ∈ S_j other than the anchor a = min S_j: the S_j − 1 independent equations of context j."""
+    """(j, z, a) for z ∈ S_j other than the anchor a = min S_j: the S_j − 1 independent equations of context j.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(j, z, a)``.
+    """
     js, zs, anchors = [], [], []
     for j, s in enumerate(data.supports):
         js.append(np.full(s.size - 1, j))
@@ -62,7 +73,18 @@ def in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(j, a, v) for every out-of-support v ∉ S_j, with the anchor a = min S_j (enough under (6a))."""
+    """(j, a, v) for every out-of-support v ∉ S_j, with the anchor a = min S_j (enough under (6a)).
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(j, a, v)``.
+    """
     S = data.S > 0
     j, v = np.nonzero(~S.T)
     anchors = np.array([s[0] for s in data.supports], dtype=np.int64)
@@ -177,7 +199,20 @@ class DataSubspace:
 
 
 def data_subspace(data: NTPData, H: np.ndarray) -> DataSubspace:
-    """The data subspace F of T24 eq. (5) with its projections ``P_F``, ``P_⊥`` and an orthonormal basis."""
+    """The data subspace F of T24 eq. (5) with its projections ``P_F``, ``P_⊥`` and an orthonormal basis.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+
+    Returns
+    -------
+    DataSubspace
+        F, with its projections.
+    """
     return DataSubspace(data, H)
 
 
@@ -190,6 +225,20 @@ def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None
     """``W*``: the minimum-norm solution of the log-odds equations (4), the unique one inside F (T24 §3).
 
     When the equations are inconsistent (no NTP_H-compatibility) this is their least-squares solution in F.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    F : DataSubspace, optional
+        :func:`data_subspace` ``(data, H)`` when already built.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``W*``, V×d.
     """
     F = _subspace(data, H, F)
     return F.min_norm_solution(_log_odds(data, F.j, F.z, F.a))
@@ -262,7 +311,22 @@ def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8, *, F: DataSub
 
 
 def ntp_margin(W: np.ndarray, data: NTPData, H: np.ndarray) -> float:
-    """The NTP margin ``min_{j, z∈S_j, v∉S_j} (e_z − e_v)ᵀ W h_j`` (T24 §4; positive iff (6b) holds up to scale)."""
+    """The NTP margin ``min_{j, z∈S_j, v∉S_j} (e_z − e_v)ᵀ W h_j`` (T24 §4; positive iff (6b) holds up to scale).
+
+    Parameters
+    ----------
+    W : numpy.ndarray
+        A decoder, V×d.
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+
+    Returns
+    -------
+    float
+        The margin (positive iff W separates).
+    """
     require_margin_constraints(data)
     H = check_embeddings(data, H)
     W = check_decoder(W, data, H)
@@ -396,6 +460,18 @@ def lemma1_witnesses(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarr
     ``L^p`` holds ``log p̂_{j,z}`` on the supports (0 elsewhere) and ``S`` is the support matrix: ``H^+ H = I``
     makes ``W^p H = L^p`` and ``W^d H = S``, whose in-support differences are the log-odds and 0, and whose
     in-minus-out differences are 1.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The two witnesses ``(W^p, W^d)``.
     """
     H = check_embeddings(data, H)
     scale = embedding_scale(H)
@@ -414,7 +490,20 @@ def lemma1_witnesses(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def lifted_points(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kesler's construction: the in-minus-out points ``(e_z − e_v) h_jᵀ`` (N×V×d) and the in-support
     differences ``(e_z − e_a) h_jᵀ`` spanning F; NTP-separability asks for a ``W ∈ F^⊥`` with
-    ``⟨W, point⟩ ≥ 1`` on every point of the first set."""
+    ``⟨W, point⟩ ≥ 1`` on every point of the first set.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The lifted points and their labels.
+    """
     H = check_embeddings(data, H)
     S = data.S > 0
     n_points = int(np.sum(data.support_sizes * (data.V - data.support_sizes)) + np.sum(data.support_sizes - 1))
@@ -461,6 +550,24 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
     """Measure P(NTP-separable) and P(NTP_H-compatible) for Gaussian ``H`` (d×m) and random supports of size s.
 
     Not a theorem: T24 Remark 1 leaves exact thresholds open; this is a Monte-Carlo estimate.
+
+    Parameters
+    ----------
+    V, m, s : int
+        Vocabulary size, contexts and support size.
+    ratios : numpy.ndarray
+        Values of ``d/m``.
+    trials : int
+        Random draws per ratio.
+    rng : numpy.random.Generator
+        The source of randomness.
+    max_count : int, optional
+        Counts uniform on ``1..max_count``.
+
+    Returns
+    -------
+    PhaseTransition
+        The separable fraction at each ratio.
     """
     from .generators import gaussian_embeddings, random_ntp_data
     from .validation import check_array
@@ -490,7 +597,20 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
 
 def cover_probability(m: int, d: int) -> float:
     """Cover (1965): the probability that m points in general position in R^d, with random ±1 labels, are
-    linearly separable through the origin, ``2^{1−m} Σ_{k<d} C(m−1, k)`` (= 1/2 at ``d = m/2``)."""
+    linearly separable through the origin, ``2^{1−m} Σ_{k<d} C(m−1, k)`` (= 1/2 at ``d = m/2``).
+
+    Parameters
+    ----------
+    m : int
+        Number of points.
+    d : int
+        Dimension.
+
+    Returns
+    -------
+    float
+        The probability.
+    """
     from math import comb
 
     from scipy.special import betainc

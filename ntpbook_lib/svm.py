@@ -47,7 +47,22 @@ class NTPSVMInfo:
 
 
 def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
-    """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM."""
+    """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM.
+
+    Parameters
+    ----------
+    L : numpy.ndarray
+        Logits ``C K``, V×m.
+    C : numpy.ndarray
+        Dual variables, V×m.
+    off : numpy.ndarray
+        V×m boolean, True off the support.
+
+    Returns
+    -------
+    tuple of float
+        Equality violation, margin violation, complementarity.
+    """
     spread, margin, low = spread_and_margin(L, off)
     eq = spread / max(float(np.abs(L).max()), 1.0)
     slack = np.where(off, low[None, :] - L - 1.0, 0.0)  # margin of each off-support pair minus 1

@@ -104,3 +104,60 @@ def test_array_namespace_and_small_kernels():
     L = np.array([[1.0, 2.0], [3.0, 5.0], [0.0, 7.0]])
     S = np.array([[True, True], [True, False], [False, True]])
     np.testing.assert_allclose(center_on_support(L, S), [[-1.0, -2.5], [1.0, 0.0], [0.0, 2.5]])
+
+
+def test_data_kernels_agree_with_their_checked_twins():
+    import ntpbook_lib as nl
+    from ntpbook_lib.geometry import check_reference, geometry_record
+    from ntpbook_lib.loss import kl_terms
+    from ntpbook_lib.nuclear_svm import log_odds_in, support_of
+    from ntpbook_lib.numerics import center_columns, log_p_on_support, ntp_margin_of_logits, softmax_minus_P
+    from ntpbook_lib.svm import svm_residuals
+
+    data = nl.random_ntp_data(5, 6, 2, rng=np.random.default_rng(0), max_count=4)
+    L = np.random.default_rng(1).standard_normal((data.V, data.m))
+    S = data.S > 0
+    np.testing.assert_allclose(kl_terms(L, data), nl.ce_decomposition(L, data).kl, rtol=0, atol=0)
+    np.testing.assert_array_equal(log_odds_in(data), nl.logits_in(data))
+    np.testing.assert_array_equal(support_of(data), data.S)
+    np.testing.assert_array_equal(center_columns(data.S), nl.centered_support(data.S))
+    np.testing.assert_array_equal(log_p_on_support(data.P, S)[S], np.log(data.P[S]))
+    H = np.eye(data.m)
+    assert ntp_margin_of_logits(L, S) == nl.ntp_margin(L, data, H)
+    G = softmax_minus_P(torch.as_tensor(L), torch.as_tensor(data.P), torch.as_tensor(S)).numpy()
+    Q = np.exp(nl.log_softmax(L))
+    np.testing.assert_allclose(G, Q - data.P, atol=1e-15)
+    ref = nl.ufm_reference(data)
+    assert check_reference(ref, data) is ref
+    W, Hh = np.random.default_rng(2).standard_normal((data.V, 3)), np.random.default_rng(3).standard_normal((3, data.m))
+    assert geometry_record(W, Hh, data, ref) == nl.geometry_metrics(W, Hh, data, ref)
+    W_mm, info = nl.ntp_svm(data, nl.gaussian_embeddings(8, data.m, rng=np.random.default_rng(4)), return_info=True)
+    eq, mv, comp = svm_residuals(info.C @ (nl.gaussian_embeddings(8, data.m, rng=np.random.default_rng(4)).T
+                                           @ nl.gaussian_embeddings(8, data.m, rng=np.random.default_rng(4))),
+                                 info.C, data.S == 0)
+    assert max(eq, mv, comp) <= 1e-8
+
+
+def test_the_pair_helpers_list_every_constraint_once():
+    import ntpbook_lib as nl
+    from ntpbook_lib.separability import in_support_pairs, margin_pairs, require_margin_constraints
+
+    data = nl.random_ntp_data(5, 6, 2, rng=np.random.default_rng(0), max_count=4)
+    j, z, a = in_support_pairs(data)
+    assert j.size == int(np.sum(data.support_sizes - 1)) and np.all(data.S[z, j] == 1) and np.all(z > a)
+    jm, am, vm = margin_pairs(data)
+    assert jm.size == int(np.sum(data.V - data.support_sizes)) and np.all(data.S[vm, jm] == 0)
+    require_margin_constraints(data)
+    with pytest.raises(ValueError, match="whole vocabulary"):
+        require_margin_constraints(nl.NTPData(np.full((2, 1), 0.5), np.ones(1)))
+
+
+def test_anderson_iterates_find_the_fixed_point_of_a_contraction():
+    from ntpbook_lib.acceleration import anderson_iterates
+
+    A = np.array([[0.5, 0.2], [0.1, 0.4]])
+    c = np.array([1.0, 2.0])
+    fixed = np.linalg.solve(np.eye(2) - A, c)
+    for k, (z,) in zip(range(30), anderson_iterates(lambda z: (A @ z + c, z), np.zeros(2))):
+        pass
+    np.testing.assert_allclose(z, fixed, rtol=1e-10)

@@ -150,3 +150,46 @@ def test_memory_guard_names_the_size():
     check_memory(1024, "a small array")
     with pytest.raises(ValueError, match=r"a huge array needs about \d+\.\d PiB of memory"):
         check_memory(2.0**63, "a huge array")
+
+
+def test_the_remaining_checkers():
+    from ntpbook_lib.validation import (
+        available_memory,
+        check_betas,
+        check_decoder,
+        check_device,
+        check_dtype,
+        check_embeddings,
+        check_ints,
+        register_data_type,
+    )
+
+    data = NTPData(np.array([[0.5, 1.0], [0.5, 0.0]]), np.array([0.5, 0.5]))
+    assert available_memory() > 0
+    assert check_betas((0.9, 0.99)) == (0.9, 0.99)
+    with pytest.raises(ValueError, match="betas"):
+        check_betas((0.9, 1.0))
+    H = check_embeddings(data, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="m = 2"):
+        check_embeddings(data, np.ones((3, 3)))
+    assert check_decoder(np.zeros((2, 3)), data, H).shape == (2, 3)
+    with pytest.raises(ValueError, match="V×d"):
+        check_decoder(np.zeros((3, 3)), data, H)
+    assert check_device("cpu") == "cpu" and check_dtype(torch.float32) is torch.float32
+    with pytest.raises(ValueError, match="floating"):
+        check_dtype(torch.int64)
+    assert check_ints([1, 2.0], "xs", minimum=0) == [1, 2]
+    with pytest.raises(TypeError, match="sequence"):
+        check_ints(3, "xs")
+
+    class Other:
+        pass
+
+    with pytest.raises(TypeError, match="NTPData"):
+        check_data(Other())
+    import ntpbook_lib.validation as validation
+
+    try:
+        assert register_data_type(Other) is Other and check_data(Other()) is not None  # registered types pass
+    finally:
+        validation._DATA_TYPES.remove(Other)
