@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .validation import check_betas
+from .validation import check_betas, check_int, check_ints, check_memory
 
 __all__ = [
     "Optimizer",
@@ -34,6 +34,7 @@ __all__ = [
     "check_optimizer",
     "make_optimizer",
     "check_extra",
+    "check_schedule",
     "Recording",
     "recorded_loop",
 ]
@@ -205,6 +206,32 @@ def check_extra(extra: Any, name: str = "extra") -> dict[str, Callable[..., floa
         if not callable(f):
             raise TypeError(f"{name}[{key!r}] must be a function of the current parameters, got {type(f).__name__}")
     return dict(extra)
+
+
+def check_schedule(steps: Any, n_records: Any, snapshots: Any = ()) -> tuple[int, int, list[int]]:
+    """A trainer's record arguments: ``steps ≥ 1``, ``n_records ≥ 1`` and snapshot steps in ``0..steps``.
+
+    Parameters
+    ----------
+    steps : int
+        The number of steps.
+    n_records : int
+        About how many log-spaced steps to record.
+    snapshots : sequence of int, optional
+        Steps at which the state is kept.
+
+    Returns
+    -------
+    tuple
+        ``(steps, n_records, snapshots)`` as ints.
+    """
+    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    n_records = check_int(n_records, "n_records", minimum=1)
+    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
+    snapshots = check_ints(snapshots, "snapshots", minimum=0)
+    if any(s > steps for s in snapshots):
+        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
+    return steps, n_records, snapshots
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from torch import nn
 
 from .data import NTPData
 from .geometry import GeometryHistory, GeometryReference, check_reference, geometry_record, ufm_reference
-from .loop import Optimizer, check_extra, check_optimizer, make_optimizer, recorded_loop
+from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
 from .runtime import MAX_THREADS, cpu_threads, schedule
 from .validation import (
     check_betas,
@@ -34,7 +34,6 @@ from .validation import (
     check_dtype,
     check_generator,
     check_int,
-    check_ints,
     check_memory,
     check_real,
     check_tokens,
@@ -303,7 +302,7 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
         The recorded metrics, snapshots, extra values, final ``(W, H)`` and the loop's time.
     """
     X_np = _check_inputs(model, data, contexts)
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    steps, n_records, snapshots = check_schedule(steps, n_records, snapshots)
     lr = check_real(lr, "lr", positive=True)
     weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
     legacy_sgd = optimizer == "sgd"
@@ -312,11 +311,6 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
     m = data.m
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=m)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
-    snapshots = check_ints(snapshots, "snapshots", minimum=0)
-    if any(s > steps for s in snapshots):
-        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
     if ref is not None:
         check_reference(ref, data)
     extra = check_extra(extra)

@@ -21,7 +21,7 @@ from .data import NTPData
 from .loss import kl_terms, log_softmax
 from .nuclear_svm import log_odds_in, ntp_svm_logits, support_of
 from .numerics import center_on_support, cosine, log_p_on_support, nuclear_norm, softmax_minus_P, svt
-from .validation import check_array, check_data, check_int, check_real, check_strictly_monotone, check_support
+from .validation import check_array, check_data, check_int, check_real, check_strictly_monotone
 
 __all__ = [
     "RegularizedLogits",

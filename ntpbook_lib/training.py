@@ -19,9 +19,9 @@ import torch
 
 from .data import NTPData
 from .loss import kl_terms
-from .loop import Optimizer, check_extra, check_optimizer, make_optimizer, recorded_loop
+from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
 from .numerics import cosine, frobenius_norm, ntp_margin_of_logits, softmax_minus_P
-from .runtime import cpu_threads, log_schedule, schedule, small_problem_threads
+from .runtime import cpu_threads, log_schedule, schedule, small_problem_threads  # noqa: F401 (first home of the two)
 from .separability import DataSubspace, is_compatible, is_separable
 from .svm import ntp_svm
 from .validation import (
@@ -33,7 +33,6 @@ from .validation import (
     check_device,
     check_dtype,
     check_embeddings,
-    check_int,
     check_memory,
     check_real,
     check_rng,
@@ -252,9 +251,7 @@ def train_linear(data: NTPData, H: np.ndarray, optimizer: str | Optimizer = "gd"
     optimizer, argname = _optimizer_argument(optimizer, method)
     H = check_embeddings(data, H)
     lr = check_real(lr, "lr", positive=True)
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
+    steps, n_records, _ = check_schedule(steps, n_records)
     progress = check_bool(progress, "progress")
     betas = check_betas(betas)
     dtype = check_dtype(dtype)

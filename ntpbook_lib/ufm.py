@@ -33,7 +33,7 @@ from .geometry import (
     ufm_reference,
 )
 from .geometry import check_reference, geometry_record
-from .loop import Optimizer, check_extra, check_optimizer, make_optimizer, recorded_loop
+from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
 from .nuclear_path import (
     GenieBound,
     NuclearPath,
@@ -51,7 +51,6 @@ from .validation import (
     check_device,
     check_dtype,
     check_int,
-    check_ints,
     check_memory,
     check_real,
     check_rng,
@@ -146,17 +145,12 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, optimizer: str 
     d = check_int(d, "d", minimum=1)
     weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
     lr = check_real(lr, "lr", positive=True)
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
+    steps, n_records, snapshots = check_schedule(steps, n_records, snapshots)
     rng = check_rng(rng)
     init_scale = check_real(init_scale, "init_scale", positive=True)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
     betas = check_betas(betas)
     dtype, device = check_dtype(dtype), check_device(device)
     progress = check_bool(progress, "progress")
-    snapshots = check_ints(snapshots, "snapshots", minimum=0)
-    if any(s > steps for s in snapshots):
-        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
     check_memory(8.0 * 6 * (V * d + d * m), f"the factors W (V×d = {V}×{d}) and H (d×m = {d}×{m})")
     if ref is not None:
         check_reference(ref, data)

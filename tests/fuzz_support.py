@@ -1,9 +1,8 @@
 """Shared helpers of the property and contract tests: extreme but valid data, corruptions, small models."""
 
 import numpy as np
-import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import ntpbook_lib as nl

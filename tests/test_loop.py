@@ -122,3 +122,13 @@ def test_train_ufm_optimizers_lower_the_loss(optimizer):
     lr = {"gd": 1.0, "ngd": 0.05, "adam": 0.02}[optimizer]
     u = nl.train_ufm(data, 6, 1e-4, optimizer, lr, 200, rng=np.random.default_rng(1), n_records=5)
     assert u.excess[-1] < u.excess[0] and u.method == optimizer
+
+
+def test_check_schedule():
+    from ntpbook_lib.loop import check_schedule
+
+    assert check_schedule(10, 5.0, [0, 10]) == (10, 5, [0, 10])
+    with pytest.raises(ValueError, match="snapshots must be steps in 0..steps = 10"):
+        check_schedule(10, 5, [11])
+    with pytest.raises(ValueError, match="n_records"):
+        check_schedule(10, 0)
