@@ -55,7 +55,22 @@ def _is_number(value: Any) -> bool:
 
 
 def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """An integer-valued number (``3`` or ``3.0``, not ``3.5``, ``True`` or ``"3"``) within ``[minimum, maximum]``."""
+    """An integer-valued number (``3`` or ``3.0``, not ``3.5``, ``True`` or ``"3"``) within ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name in the error message.
+    minimum, maximum : int, optional
+        Bounds.
+
+    Returns
+    -------
+    int
+        The value.
+    """
     if not _is_number(value):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if isinstance(value, (int, np.integer)):
@@ -78,7 +93,26 @@ def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int
 def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False,
                below: float | None = None, finite: bool = True) -> float:
     """A real number (not ``bool``, ``str`` or ``None``): finite unless ``finite=False``; optionally ``> 0``,
-    ``≥ 0`` and ``< below``."""
+    ``≥ 0`` and ``< below``.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name in the error message.
+    positive, nonnegative : bool, optional
+        Require ``> 0`` or ``≥ 0``.
+    below : float, optional
+        Require ``< below``.
+    finite : bool, optional
+        Require a finite value.
+
+    Returns
+    -------
+    float
+        The value.
+    """
     if not _is_number(value):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     v = float(value)
@@ -94,14 +128,42 @@ def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bo
 
 
 def check_bool(value: Any, name: str) -> bool:
-    """A ``bool`` (or NumPy bool)."""
+    """A ``bool`` (or NumPy bool).
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    bool
+        The value.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
 
 
 def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
-    """One of the named ``options``."""
+    """One of the named ``options``.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name in the error message.
+    options : sequence of str
+        The allowed values.
+
+    Returns
+    -------
+    str
+        The value.
+    """
     if not isinstance(value, str) or value not in options:
         listed = ", ".join(repr(o) for o in options)
         raise ValueError(f"{name} must be one of {listed}, got {value!r}")
@@ -115,6 +177,28 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
 
     Booleans and integers are accepted as numbers; complex values are refused (their imaginary part would be
     lost), and so is anything NumPy cannot read as numbers.
+
+    Parameters
+    ----------
+    A : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+    ndim : int, optional
+        Required number of dimensions.
+    shape : tuple of int, optional
+        Required shape.
+    finite : bool, optional
+        Refuse nan and inf.
+    integer : bool, optional
+        Require integer values.
+    nonempty : bool, optional
+        Refuse an empty array.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64.
     """
     if sp.issparse(A):
         raise TypeError(f"{name} must be a dense array, got a sparse {type(A).__name__}")
@@ -151,7 +235,24 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
 
 def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, positive: bool = True
                             ) -> np.ndarray:
-    """A non-empty finite 1-D array, strictly increasing (or decreasing) and by default positive: a path."""
+    """A non-empty finite 1-D array, strictly increasing (or decreasing) and by default positive: a path.
+
+    Parameters
+    ----------
+    values : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+    increasing : bool, optional
+        Increasing (else decreasing).
+    positive : bool, optional
+        Require positive values.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, 1-D.
+    """
     arr = check_array(values, name, ndim=1, nonempty=True)
     if positive and np.any(arr <= 0):
         raise ValueError(f"{name} must be positive, found {arr[arr <= 0][0]}")
@@ -165,20 +266,57 @@ def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, 
 
 # --------------------------------------------------------------------------------- library objects
 def register_data_type(cls: type) -> type:
-    """Make ``cls`` a type that :func:`check_data` accepts (a class decorator, used by ``NTPData``)."""
+    """Make ``cls`` a type that :func:`check_data` accepts (a class decorator, used by ``NTPData``).
+
+    Parameters
+    ----------
+    cls : type
+        The class.
+
+    Returns
+    -------
+    type
+        ``cls``.
+    """
     _DATA_TYPES.append(cls)
     return cls
 
 
 def check_data(data: Any, name: str = "data"):
-    """An :class:`~ntpbook_lib.data.NTPData` (``TypeError`` for anything else)."""
+    """An :class:`~ntpbook_lib.data.NTPData` (``TypeError`` for anything else).
+
+    Parameters
+    ----------
+    data : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    NTPData
+        ``data``.
+    """
     if not isinstance(data, tuple(_DATA_TYPES)):
         raise TypeError(f"{name} must be an NTPData, got {type(data).__name__}")
     return data
 
 
 def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
-    """A NumPy ``Generator``, as made by ``np.random.default_rng(seed)`` (``TypeError`` for anything else)."""
+    """A NumPy ``Generator``, as made by ``np.random.default_rng(seed)`` (``TypeError`` for anything else).
+
+    Parameters
+    ----------
+    rng : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``rng``.
+    """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{name} must be a numpy.random.Generator, e.g. np.random.default_rng(seed); "
                         f"got {type(rng).__name__}")
@@ -186,7 +324,22 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
 
 
 def check_embeddings(data: Any, H: Any, name: str = "H") -> np.ndarray:
-    """Fixed context embeddings ``H``: a finite real d×m matrix, one column per context of ``data``."""
+    """Fixed context embeddings ``H``: a finite real d×m matrix, one column per context of ``data``.
+
+    Parameters
+    ----------
+    data : NTPData
+        The data.
+    H : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        d×m, float64.
+    """
     data = check_data(data)
     H = check_array(H, name, finite=False)
     if H.ndim != 2 or H.shape[1] != data.m or H.shape[0] < 1:
@@ -198,7 +351,24 @@ def check_embeddings(data: Any, H: Any, name: str = "H") -> np.ndarray:
 
 
 def check_decoder(W: Any, data: Any, H: np.ndarray, name: str = "W") -> np.ndarray:
-    """A finite real decoder ``W`` of shape V×d."""
+    """A finite real decoder ``W`` of shape V×d.
+
+    Parameters
+    ----------
+    W : array_like
+        The argument.
+    data : NTPData
+        The data.
+    H : numpy.ndarray
+        Checked embeddings (for d).
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        V×d, float64.
+    """
     W = check_array(W, name, finite=False)
     if W.shape != (data.V, H.shape[0]):
         raise ValueError(f"{name} must be V×d = ({data.V}, {H.shape[0]}), got shape {W.shape}")
@@ -209,7 +379,22 @@ def check_decoder(W: Any, data: Any, H: np.ndarray, name: str = "W") -> np.ndarr
 
 def check_logits(L: Any, data: Any, name: str = "logits"):
     """Finite real V×m logits, a NumPy array (returned as float64) or a torch tensor (an integer or boolean
-    tensor is returned as float64, so that ``P`` and ``π̂`` are never cast to an integer dtype)."""
+    tensor is returned as float64, so that ``P`` and ``π̂`` are never cast to an integer dtype).
+
+    Parameters
+    ----------
+    L : array_like or torch.Tensor
+        The argument.
+    data : NTPData
+        The data.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        V×m.
+    """
     import torch
 
     data = check_data(data)
@@ -233,7 +418,22 @@ def check_logits(L: Any, data: Any, name: str = "logits"):
 
 def check_support(S: Any, name: str = "S", *, need_off_support: bool = True) -> np.ndarray:
     """A V×m 0/1 support matrix (float64) whose every column is non-empty; with ``need_off_support``, some
-    column must leave a token out (else the margin problems have no constraint)."""
+    column must leave a token out (else the margin problems have no constraint).
+
+    Parameters
+    ----------
+    S : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+    need_off_support : bool, optional
+        Require a column that leaves a token out.
+
+    Returns
+    -------
+    numpy.ndarray
+        V×m, float64 0/1.
+    """
     S = check_array(S, name, finite=False)
     if S.ndim != 2 or 0 in S.shape:
         raise ValueError(f"{name} must be a non-empty V×m matrix, got shape {S.shape}")
@@ -250,14 +450,40 @@ def check_support(S: Any, name: str = "S", *, need_off_support: bool = True) -> 
 
 
 def check_betas(betas: Any, name: str = "betas") -> tuple[float, float]:
-    """Adam's ``(β₁, β₂)``, each in [0, 1)."""
+    """Adam's ``(β₁, β₂)``, each in [0, 1).
+
+    Parameters
+    ----------
+    betas : tuple
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    tuple of float
+        ``(β₁, β₂)``.
+    """
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"{name} must be a pair (β1, β2), got {betas!r}")
     return tuple(check_real(b, f"{name}[{i}]", nonnegative=True, below=1.0) for i, b in enumerate(betas))
 
 
 def check_dtype(dtype: Any, name: str = "dtype"):
-    """A real floating torch dtype."""
+    """A real floating torch dtype.
+
+    Parameters
+    ----------
+    dtype : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    torch.dtype
+        ``dtype``.
+    """
     import torch
 
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -266,7 +492,20 @@ def check_dtype(dtype: Any, name: str = "dtype"):
 
 
 def check_device(device: Any, name: str = "device") -> str:
-    """A torch device, given as a string (``"cpu"``, ``"cuda"``) or a ``torch.device``."""
+    """A torch device, given as a string (``"cpu"``, ``"cuda"``) or a ``torch.device``.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    str
+        The device.
+    """
     import torch
 
     if isinstance(device, torch.device):
@@ -288,6 +527,26 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
 
     With ``integer_dtype`` the ids must come as integers (an integer array or Python ints); otherwise
     integer-valued floats (``3.0``) are read as ids too.
+
+    Parameters
+    ----------
+    tokens : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+    ndim : int
+        1 (a stream) or 2 (n×t contexts).
+    V : int, optional
+        Ids must lie in ``[0, V)``.
+    rows : int, optional
+        Required number of rows.
+    integer_dtype : bool, optional
+        Require integers by type, not only by value.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ids.
     """
     if isinstance(tokens, (str, bytes)):
         raise TypeError(f"{name} must hold token ids (integers), got a {type(tokens).__name__}")
@@ -339,7 +598,22 @@ def _all_integer_typed(tokens: Any) -> bool:
 
 
 def check_vocab(vocab: Any, name: str = "vocab", V: int | None = None) -> list[str]:
-    """A vocabulary: a list of distinct strings (token id → word), ``V`` of them on request."""
+    """A vocabulary: a list of distinct strings (token id → word), ``V`` of them on request.
+
+    Parameters
+    ----------
+    vocab : sequence of str
+        The argument.
+    name : str
+        Its name in the error message.
+    V : int, optional
+        Required length.
+
+    Returns
+    -------
+    list of str
+        The words.
+    """
     if isinstance(vocab, (str, bytes)) or not isinstance(vocab, Sequence):
         raise TypeError(f"{name} must be a list of words (str), got {type(vocab).__name__}")
     bad = [w for w in vocab if not isinstance(w, str)]
@@ -353,7 +627,20 @@ def check_vocab(vocab: Any, name: str = "vocab", V: int | None = None) -> list[s
 
 
 def check_generator(generator: Any, name: str = "generator"):
-    """A ``torch.Generator`` (``TypeError`` for anything else, a NumPy generator included)."""
+    """A ``torch.Generator`` (``TypeError`` for anything else, a NumPy generator included).
+
+    Parameters
+    ----------
+    generator : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    torch.Generator
+        ``generator``.
+    """
     import torch
 
     if not isinstance(generator, torch.Generator):
@@ -364,7 +651,13 @@ def check_generator(generator: Any, name: str = "generator"):
 
 # ------------------------------------------------------------------------------------------- memory
 def available_memory() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, free pages elsewhere)."""
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, free pages elsewhere).
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -379,7 +672,18 @@ def available_memory() -> int:
 
 
 def format_bytes(n: float) -> str:
-    """``n`` bytes in binary units (``17.6 GiB``)."""
+    """``n`` bytes in binary units (``17.6 GiB``).
+
+    Parameters
+    ----------
+    n : float
+        Bytes.
+
+    Returns
+    -------
+    str
+        For example ``17.6 GiB``.
+    """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
@@ -388,7 +692,20 @@ def format_bytes(n: float) -> str:
 
 
 def check_memory(nbytes: float, what: str) -> None:
-    """Refuse a computation whose dense objects need more than the memory available, before allocating them."""
+    """Refuse a computation whose dense objects need more than the memory available, before allocating them.
+
+    Parameters
+    ----------
+    nbytes : float
+        What the computation needs.
+    what : str
+        What it is, for the error message.
+
+    Returns
+    -------
+    None
+        Raises ``ValueError`` when it does not fit.
+    """
     avail = available_memory()
     if nbytes > avail:
         raise ValueError(f"{what} needs about {format_bytes(nbytes)} of memory, more than the "
@@ -396,7 +713,22 @@ def check_memory(nbytes: float, what: str) -> None:
 
 
 def check_ints(values: Iterable[Any], name: str, *, minimum: int | None = None) -> list[int]:
-    """Each value of an iterable through :func:`check_int`."""
+    """Each value of an iterable through :func:`check_int`.
+
+    Parameters
+    ----------
+    values : iterable
+        The arguments.
+    name : str
+        Its name in the error message.
+    minimum : int, optional
+        Lower bound of each.
+
+    Returns
+    -------
+    list of int
+        The values.
+    """
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{name} must be a sequence of integers, got {type(values).__name__}")
     return [check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values)]
