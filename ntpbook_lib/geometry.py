@@ -19,6 +19,7 @@ from .data import NTPData
 from .loss import kl_terms
 from .nuclear_svm import centered_support, certificate, log_odds_in, mm_embeddings, ntp_svm_logits, support_of
 from .numerics import center_columns, center_on_support, cosine, frobenius_norm
+from .runtime import solver_threads
 from .validation import check_array, check_data, check_real, check_support
 
 __all__ = [
@@ -130,6 +131,7 @@ class CollapseCosines(NamedTuple):
     between_max: float
 
 
+@solver_threads
 def collapse_cosines(H: np.ndarray, data: NTPData) -> CollapseCosines:
     """Subspace collapse (Z24 Prop. 1): how parallel are the embeddings of contexts that share a support?
 
@@ -223,6 +225,7 @@ class GeometryReference(NamedTuple):
     S_tilde: np.ndarray
 
 
+@solver_threads
 def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) -> GeometryReference:
     """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``.
 
@@ -271,6 +274,7 @@ class ProxyQuality(NamedTuple):
     rank_proxy: int
 
 
+@solver_threads
 def proxy_quality(S: np.ndarray, L_mm: np.ndarray, rank_rtol: float = 1e-3) -> ProxyQuality:
     """Compare ``S̃`` with ``L^mm`` in norm, direction, geometry (Cor. 1 factors), rank, and Prop. 3's certificate.
 

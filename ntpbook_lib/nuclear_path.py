@@ -21,6 +21,7 @@ from .data import NTPData
 from .loss import kl_terms, log_softmax
 from .nuclear_svm import log_odds_in, ntp_svm_logits, support_of
 from .numerics import center_on_support, cosine, log_p_on_support, nuclear_norm, softmax_minus_P, svt
+from .runtime import solver_threads
 from .validation import check_array, check_data, check_int, check_real, check_strictly_monotone
 
 __all__ = [
@@ -68,6 +69,7 @@ class RegularizedLogits:
     converged: bool  # gap ≤ tol · (CE(L) − H + λ‖L‖_*), the objective measured from the entropy bound
 
 
+@solver_threads
 def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | None = None, tol: float = 1e-6,
                                max_iter: int = 200_000, check_every: int = 50) -> RegularizedLogits:
     """``L_λ = argmin_L CE(L) + λ‖L‖_*`` (Z24 eq. 8 with d ≥ V), by FISTA with singular-value thresholding.
@@ -149,6 +151,7 @@ class NuclearPath:
     L: list[np.ndarray] = field(repr=False)
 
 
+@solver_threads
 def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: np.ndarray | None = None,
                                 tol: float = 1e-5, max_iter: int = 200_000) -> NuclearPath:
     """Solve (8) for decreasing ``λ`` and measure Z24 Thms 1–3 at each point.
@@ -242,6 +245,7 @@ class GenieBound:
         return float(out) if out.ndim == 0 else out
 
 
+@solver_threads
 def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6) -> GenieBound:
     """The genie comparison behind Z24's regularisation-path theorems (Thms 1–3; cf. T24 Thm 1 and Prop. 4).
 

@@ -40,6 +40,7 @@ from .numerics import (
     spread_and_margin,
     svt_gram,
 )
+from .runtime import solver_threads
 from .validation import (
     check_array,
     check_bool,
@@ -355,6 +356,7 @@ def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return S[:, first], inverse.ravel(), counts
 
 
+@solver_threads
 def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 5,
                    device: str | None = None,
                    return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMStarInfo]:
@@ -425,6 +427,7 @@ class Certificate:
         return self.holds
 
 
+@solver_threads
 def certificate(S: np.ndarray) -> Certificate:
     """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``).
 
@@ -444,6 +447,7 @@ def certificate(S: np.ndarray) -> Certificate:
     return Certificate(worst < 0, A, worst)
 
 
+@solver_threads
 def mm_embeddings(L: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
     """Balanced factors ``W = U Σ^{1/2}`` (V×r), ``H = Σ^{1/2} Vᵀ`` (r×m) of ``L = U Σ Vᵀ`` (Z24 Cor. 1, Lemma 1).
 
@@ -538,6 +542,7 @@ def _norm_ratio(V: int, k: int) -> float:
     return exp(log_ratio)
 
 
+@solver_threads
 def measure_symmetric_geometry(V: int, k: int) -> tuple[SymmetricGeometry, np.ndarray]:
     """Prop. 5's quantities measured on the solver's ``L^mm`` for all k-subsets of [V], factored by Cor. 1.
 

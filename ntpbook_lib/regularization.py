@@ -18,6 +18,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from .data import NTPData
 from .loss import ce_decomposition, ce_loss, log_softmax
+from .runtime import solver_threads
 from .training import ImplicitBiasReference, alignment, implicit_bias_reference
 from .validation import check_array, check_bool, check_decoder, check_embeddings, check_real, check_strictly_monotone
 
@@ -43,6 +44,7 @@ def _objective(W: np.ndarray, data: NTPData, H: np.ndarray, mu: float) -> float:
     return ce_loss(W @ H, data) + 0.5 * mu * float(np.sum(W * W))
 
 
+@solver_threads
 def ridge_solution(data: NTPData, H: np.ndarray, mu: float, W0: np.ndarray | None = None,
                    tol: float = 1e-11, return_factor: bool = False):
     """``W_μ = argmin CE(W H) + (μ/2)‖W‖_F²``, by damped Newton (a point of T24 Thm 1's path).
@@ -116,6 +118,7 @@ class RegularizationPath:
     margin: np.ndarray
 
 
+@solver_threads
 def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: ImplicitBiasReference | None = None,
                         rtol: float = 1e-9) -> RegularizationPath:
     """``Ŵ_B = argmin_{‖W‖≤B} CE(W H)`` for increasing B (T24 Thm 1): its direction tends to ``W^mm`` and
@@ -172,6 +175,7 @@ def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: Im
     return RegularizationPath(radii, np.array(mus), np.array(Ws), **cols)
 
 
+@solver_threads
 def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasReference | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """The genie point ``W* + R·W^mm`` of T24 Thm 1's proof: its excess loss, the bound ``C e^{−R}``, and C.

@@ -9,19 +9,27 @@ other checks of the arguments.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from .validation import check_device, check_int, check_memory, check_real
 
-__all__ = ["SMALL_PROBLEM", "MAX_THREADS", "cpu_threads", "small_problem_threads", "log_schedule", "schedule"]
+__all__ = ["SMALL_PROBLEM", "SMALL_SOLVE", "MAX_THREADS", "cpu_threads", "small_problem_threads", "solver_threads",
+           "log_schedule", "schedule"]
 
 SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torch thread is faster
 MAX_THREADS = 1024  # more threads than any CPU offers would only cost memory and start-up time
+SMALL_SOLVE = 1 << 22  # entries of a solver's largest input below which it runs on one thread (see solver_threads)
+
+_explicit = 0  # depth of cpu_threads / solver_threads blocks in force: inside one, solvers leave threads alone
+_controller: ThreadpoolController | None = None
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def cpu_threads(n: int | None) -> AbstractContextManager[None]:
@@ -44,16 +52,62 @@ def cpu_threads(n: int | None) -> AbstractContextManager[None]:
 
 @contextmanager
 def _threads(n: int | None) -> Iterator[None]:
+    global _explicit
     if n is None:
         yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(int(n))
+    _explicit += 1
     try:
         with threadpool_limits(int(n), user_api="blas"):
             yield
     finally:
+        _explicit -= 1
         torch.set_num_threads(before)
+
+
+def _entries(x: Any) -> int:
+    """Entries of an array-like argument (dense count for sparse matrices; ``V·m`` for NTP data), else 0."""
+    shape = getattr(x, "shape", None)
+    if shape is None and hasattr(x, "V") and hasattr(x, "m"):
+        shape = (x.V, x.m)
+    try:
+        return int(np.prod([int(n) for n in shape])) if shape is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def solver_threads(fn: F) -> F:
+    """Decorator of the public solvers: one CPU thread (torch and BLAS) when the largest input is small.
+
+    With BLAS and torch at their default of one thread per core, the small dense factorisations and LPs of the
+    book's problems spend their time in thread synchronisation, and much more so when the cores are shared:
+    measured on 2 shared cores, chapter 2 took 295 s with the default threads and about 40 s with one.  So a
+    solver whose largest argument has at most ``SMALL_SOLVE`` entries (``V·m`` for NTP data, the size of an
+    array) runs on one thread and restores the counts on return; larger problems keep the caller's threads.
+    Inside a :func:`cpu_threads` block, or a solver called by another, the counts are left as they are, so a
+    caller's explicit choice always wins.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _explicit, _controller
+        if _explicit or max(map(_entries, (*args, *kwargs.values())), default=0) > SMALL_SOLVE:
+            return fn(*args, **kwargs)
+        if _controller is None:  # made once: finding the BLAS libraries costs milliseconds, a limit microseconds
+            _controller = ThreadpoolController()
+        before = torch.get_num_threads()
+        _explicit += 1
+        try:
+            torch.set_num_threads(1)
+            with _controller.limit(limits=1, user_api="blas"):
+                return fn(*args, **kwargs)
+        finally:
+            _explicit -= 1
+            torch.set_num_threads(before)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def small_problem_threads(device: str | torch.device, work: int) -> AbstractContextManager[None]:

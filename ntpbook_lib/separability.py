@@ -20,6 +20,7 @@ from scipy.optimize import linprog
 
 from .data import NTPData
 from .numerics import embedding_scale, ntp_margin_of_logits, rescale
+from .runtime import solver_threads
 from .validation import (
     check_bool,
     check_data,
@@ -198,6 +199,7 @@ class DataSubspace:
         return np.stack([self._adjoint_n(c) for c in coeffs.T]) if self.dim else np.zeros((0, self.V, self.d))
 
 
+@solver_threads
 def data_subspace(data: NTPData, H: np.ndarray) -> DataSubspace:
     """The data subspace F of T24 eq. (5) with its projections ``P_F``, ``P_⊥`` and an orthonormal basis.
 
@@ -221,6 +223,7 @@ def _log_odds(data: NTPData, j: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.
     return np.log(P[z, j]) - np.log(P[a, j]) if j.size else np.zeros(0)
 
 
+@solver_threads
 def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None) -> np.ndarray:
     """``W*``: the minimum-norm solution of the log-odds equations (4), the unique one inside F (T24 §3).
 
@@ -269,6 +272,7 @@ class CompatibilityResult:
         return self.holds
 
 
+@solver_threads
 def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8, *, F: DataSubspace | None = None
                   ) -> CompatibilityResult:
     """NTP_H-compatibility (T24 Def. 1, eq. 4): do some logits ``W h_j`` match every in-support log-odds?
@@ -363,6 +367,7 @@ def _logit_constraint_rows(j: np.ndarray, z: np.ndarray, v: np.ndarray, B: np.nd
     return sp.csr_array((vals, (rows, cols)), shape=(j.size, V * r))
 
 
+@solver_threads
 def is_separable(data: NTPData, H: np.ndarray, explain: bool = True, *, F: DataSubspace | None = None
                  ) -> SeparabilityResult:
     """NTP-separability (T24 Def. 2, eqs. 6a–6b), decided by a linear program.
@@ -454,6 +459,7 @@ def _box_margin_lp(A_eq: sp.csr_array, D: sp.csr_array):
     return res
 
 
+@solver_threads
 def lemma1_witnesses(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """T24 Lemma 1: with ``rank H = m`` (so ``d ≥ m``), ``W^p = L^p H^+`` and ``W^d = S H^+`` satisfy (4) and (6).
 
@@ -487,6 +493,7 @@ def lemma1_witnesses(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return Wp, Wd
 
 
+@solver_threads
 def lifted_points(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kesler's construction: the in-minus-out points ``(e_z − e_v) h_jᵀ`` (N×V×d) and the in-support
     differences ``(e_z − e_a) h_jᵀ`` spanning F; NTP-separability asks for a ``W ∈ F^⊥`` with
@@ -545,6 +552,7 @@ class PhaseTransition:
         return float(x0 + (0.5 - y0) * (x1 - x0) / (y1 - y0))
 
 
+@solver_threads
 def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, trials: int,
                                   rng: np.random.Generator, max_count: int = 4) -> PhaseTransition:
     """Measure P(NTP-separable) and P(NTP_H-compatible) for Gaussian ``H`` (d×m) and random supports of size s.

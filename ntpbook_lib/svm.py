@@ -25,6 +25,7 @@ import numpy as np
 from .acceleration import anderson_iterates
 from .data import NTPData
 from .numerics import embedding_scale, project_columns, rescale, spread_and_margin
+from .runtime import solver_threads
 from .separability import is_separable, require_margin_constraints
 from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
 
@@ -179,6 +180,7 @@ def _full_column_rank(H: np.ndarray, K: np.ndarray, ev: np.ndarray) -> bool:
     return bool(sig.size == H.shape[1] and sig[-1] > 1e-10 * sig[0])
 
 
+@solver_threads
 def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 1e-9, max_iter: int = 20_000,
             return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
     """``W^mm``, the NTP-SVM solution (T24 Def. 3): the min-norm ``W ∈ F^⊥`` with NTP margin 1.
