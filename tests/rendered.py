@@ -94,6 +94,89 @@ def check_figures(build: Path) -> list[Problem]:
     return problems
 
 
+MIN_TEXT_PX = 9.0        # the smallest figure text a reader may be asked to read, CSS px (ntpbook_lib.plotting)
+MAX_PANELS_PER_ROW, MAX_HEATMAPS_PER_ROW = 3, 2
+
+
+def figure_reports(nb: dict) -> list[tuple[int, dict | None]]:
+    """(cell index, the report ``ntpbook_lib.plotting`` wrote into the PNG, or None) for every figure output."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = []
+    for i, c in enumerate(nb["cells"]):
+        for o in c.get("outputs", []):
+            data = o.get("data", {}).get("image/png")
+            if data is None:
+                continue
+            text = Image.open(io.BytesIO(base64.b64decode("".join(data)))).text.get("ntpbook")
+            out.append((i, json.loads(text) if text else None))
+    return out
+
+
+def check_figure_sizes(build: Path) -> list[Problem]:
+    """Every figure drawn with the book's style, its smallest text >= 9 CSS px in the column, at most 3 panels
+    (2 heatmaps) per row, a colour scale on every heatmap."""
+    problems = []
+    for executed in sorted((build / "jupyter_execute").rglob("*.ipynb")):
+        for i, report in figure_reports(json.loads(executed.read_text())):
+            where = f"cell {i}"
+            if report is None:
+                problems.append(Problem(executed.name, f"{where}: figure not drawn with ntpbook_lib.plotting.set_style()"))
+                continue
+            if report["min_text_px"] is not None and report["min_text_px"] < MIN_TEXT_PX:
+                problems.append(Problem(executed.name, f"{where}: smallest text {report['min_text_px']} px "
+                                        f"({report['min_text']!r}) < {MIN_TEXT_PX} px in the column"))
+            if report["panels_per_row"] > MAX_PANELS_PER_ROW:
+                problems.append(Problem(executed.name, f"{where}: {report['panels_per_row']} panels per row "
+                                        f"(at most {MAX_PANELS_PER_ROW})"))
+            if report["heatmaps_per_row"] > MAX_HEATMAPS_PER_ROW:
+                problems.append(Problem(executed.name, f"{where}: {report['heatmaps_per_row']} heatmaps per row "
+                                        f"(at most {MAX_HEATMAPS_PER_ROW})"))
+            for title in report["heatmaps_without_colour_scale"]:
+                problems.append(Problem(executed.name, f"{where}: heatmap {title!r} has no colour scale"))
+    return problems
+
+
+def check_captions(build: Path) -> list[Problem]:
+    """Every figure of a chapter numbered and captioned (MyST-NB figure metadata), with alt text."""
+    problems = []
+    for page in chapter_pages(build):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for img in soup.select("div.cell_output img"):
+            fig = img.find_parent("figure")
+            number = fig.select_one("figcaption .caption-number") if fig else None
+            if number is None:
+                problems.append(Problem(page.name, f"figure without a number and caption: {img.get('src')}"))
+            alt = (img.get("alt") or "").strip()
+            if not alt or alt.endswith(".png") or "/" in alt:
+                problems.append(Problem(page.name, f"figure without alt text: {img.get('src')}"))
+    return problems
+
+
+def web_numbers(page: Path) -> dict[str, str]:
+    """What the web page numbers each labelled object: {"thm-x": "Theorem 3.1", "eq-y": "(3.2)", "fig-z": "Figure 3.1"}."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    out = {}
+    for div in soup.select("div.proof[id], div.exercise[id], div.admonition[id]"):
+        title = div.select_one("p.admonition-title")
+        if title is not None:
+            m = re.match(r"^\s*([A-Z][a-z]+(?:\s+[\d.]+)?)", title.get_text(" ", strip=True))
+            if m:
+                out[div["id"]] = m[1].strip()
+    for div in soup.select("div.math[id^=equation-]"):
+        eqno = div.select_one("span.eqno")
+        if eqno is not None:
+            out[div["id"][len("equation-"):]] = eqno.get_text(strip=True).rstrip("#").strip()
+    for fig in soup.select("figure[id]"):
+        number = fig.select_one(".caption-number")
+        if number is not None:
+            out[fig["id"]] = number.get_text(strip=True).rstrip(".").strip()
+    return out
+
+
 def check_errors(build: Path) -> list[Problem]:
     problems = []
     for executed in sorted((build / "jupyter_execute").rglob("*.ipynb")):
@@ -154,7 +237,8 @@ def check_links(build: Path) -> list[Problem]:
 
 
 def static_checks(build: Path) -> list[Problem]:
-    return check_figures(build) + check_errors(build) + check_raw_markup(build) + check_links(build)
+    return (check_figures(build) + check_figure_sizes(build) + check_captions(build) + check_errors(build)
+            + check_raw_markup(build) + check_links(build))
 
 
 # ------------------------------------------------------------------------------------------ browser pass
