@@ -92,6 +92,11 @@ class Table(pd.DataFrame):
         return Table
 
     def _repr_html_(self) -> str:
+        if isinstance(self.index, pd.RangeIndex) and self.index.name is None:  # no row labels: no index column
+            head = "".join(f'<th scope="col">{_html_text(c)}</th>' for c in self.columns)
+            rows = "".join("<tr>" + "".join(f"<td>{_html_text(v)}</td>" for v in row) + "</tr>"
+                           for row in self.itertuples(index=False, name=None))
+            return f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
         levels = self.index.nlevels
         names = [n for n in (self.index.names or [])]
         corner = [n if n is not None else (self.columns.name if i == 0 and self.columns.name is not None else "")
@@ -111,8 +116,8 @@ class Table(pd.DataFrame):
 
 def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index: str | None = None,
           digits: int | Mapping[str, int] = 4) -> Table:
-    """A table of results, one row per mapping (or one column per key), labelled by the column ``index`` (by
-    default the first column); each float column in one format to ``digits`` significant digits (an int, or
+    """A table of results, one row per mapping (or one column per key), its rows labelled by the column
+    ``index`` (none by default: no 0..n column is shown); each float column in one format to ``digits`` significant digits (an int, or
     one per column name); missing entries as –; ``$…$`` in names and labels is typeset as math."""
     from .validation import check_int
 
@@ -138,8 +143,7 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
         return column.map(lambda x: _cell(x, fmt)).astype(object)
 
     df = pd.DataFrame({c: formatted(df[c]) for c in df.columns}, columns=df.columns)
-    df = df.set_index(index if index is not None else df.columns[0])
-    return Table(df)
+    return Table(df.set_index(index) if index is not None else df)
 
 
 def build_environment() -> pd.DataFrame:

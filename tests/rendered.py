@@ -30,6 +30,7 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1280, "height": 900}
+NARROW = {"width": 390, "height": 844}   # a phone: figures keep their design width and scroll inside their box
 THEMES = ("light", "dark")
 MIN_CONTRAST = 3.0  # WCAG's minimum for large text; body text sits far above it in both themes
 RAW_MARKUP = [
@@ -274,21 +275,29 @@ _MEASURE = r"""
   const cs = getComputedStyle(col);
   const colWidth = col.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
   const describe = (el) => (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 80);
+  const narrow = window.innerWidth <= 720;  // at 390 px only the figures and the page width are judged
   for (const e of document.querySelectorAll("mjx-merror, [data-mjx-error]"))
     out.push(`MathJax error: ${e.getAttribute("data-mjx-error") || describe(e)}`);
-  for (const e of col.querySelectorAll('mjx-container[display="true"]')) {
+  for (const e of narrow ? [] : col.querySelectorAll('mjx-container[display="true"]')) {
     const w = (e.querySelector("mjx-math") || e).getBoundingClientRect().width;
     if (w > colWidth + 1) out.push(`display equation ${Math.round(w)} px wide in a ${Math.round(colWidth)} px column: ${describe(e)}`);
   }
-  for (const e of col.querySelectorAll("div.cell_output pre, div.output pre")) {
+  for (const e of narrow ? [] : col.querySelectorAll("div.cell_output pre, div.output pre")) {
     if (e.scrollWidth > e.clientWidth + 1) out.push(`output ${e.scrollWidth} px wide in ${e.clientWidth} px: ${describe(e)}`);
   }
-  for (const e of col.querySelectorAll("div.cell_output table, div.output table")) {
+  for (const e of narrow ? [] : col.querySelectorAll("div.cell_output table, div.output table")) {
     const w = e.getBoundingClientRect().width;
     if (w > colWidth + 1) out.push(`table ${Math.round(w)} px wide in a ${Math.round(colWidth)} px column: ${describe(e)}`);
   }
   for (const e of document.querySelectorAll("img")) {
     if (!e.complete || e.naturalWidth === 0) out.push(`image not loaded: ${e.getAttribute("src")}`);
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${window.innerWidth} px window`);
+  for (const e of col.querySelectorAll("div.cell_output img")) {
+    const shown = e.getBoundingClientRect().width, design = Number(e.getAttribute("width")) || 0;
+    const want = narrow ? design : Math.min(design, colWidth);  // phones: the design width, scrolled sideways
+    if (design && shown < 0.98 * want) out.push(`figure shown ${Math.round(shown)} px wide, drawn for ${design} px: ${e.getAttribute("src")}`);
   }
   const lum = (c) => {
     const v = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((x) => x / 255)
@@ -347,14 +356,15 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
         screenshots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        for theme in THEMES:
-            context = browser.new_context(viewport=VIEWPORT)
+        for theme, viewport in [(t, VIEWPORT) for t in THEMES] + [("light", NARROW)]:
+            narrow = viewport is NARROW
+            context = browser.new_context(viewport=viewport)
             context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
             # Routes match newest first: everything remote is refused, except MathJax, served from the local copy.
             context.route(re.compile(r"^https?://.*"), lambda route: route.abort())
             context.route(re.compile(r"^https?://.*/mathjax@3/es5/.*"), serve_mathjax)
             for page_path in pages or all_pages(build):
-                name = f"{page_path.relative_to(html).as_posix()} [{theme}]"
+                name = f"{page_path.relative_to(html).as_posix()} [{theme}{', 390 px' if narrow else ''}]"
                 page = context.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(f"JavaScript error: {exc}"))
@@ -370,7 +380,7 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
                 errors += page.evaluate(_MEASURE)
                 problems += [Problem(name, e) for e in errors]
                 if screenshots:
-                    shot = screenshots / f"{page_path.stem}-{theme}.png"
+                    shot = screenshots / f"{page_path.stem}-{theme}{'-390' if narrow else ''}.png"
                     page.screenshot(path=str(shot), full_page=True)
                 page.close()
             context.close()

@@ -24,7 +24,9 @@ def test_table_html_has_one_header_row_no_dummy_index_and_math_headers():
     html = df._repr_html_()
     assert html.count("<tr>") == 3  # one header row, two body rows
     assert '<th scope="col"><span class="math notranslate nohighlight">\\(k\\)</span></th>' in html
-    assert ">0<" not in html.split("<tbody>")[1].split("</tr>")[0]  # rows are labelled by k, not 0..n
+    assert "<th" not in html.split("<tbody>")[1]  # no 0..n index column
+    labelled = nl.table({"$k$": [1, 2], "v": [0.5, 0.25]}, index="$k$")._repr_html_()
+    assert labelled.count("<tr>") == 3 and '<th scope="row">1</th>' in labelled
     assert "$" not in html
     assert "<tr>" in df.T._repr_html_()
 

@@ -17,6 +17,20 @@ from pathlib import Path
 from docutils import nodes
 
 
+_TEX = [(r"\\mathcal\s*\{?([A-Za-z])\}?", r"\1"), (r"\\rm\s*", ""), (r"\^\{?\\star\}?", "⋆"),
+        (r"_\{?\\star\}?", "⋆"), (r"\\star", "⋆"), (r"\\tilde\s*\{?([A-Za-z])\}?", "\\1\u0303"),
+        (r"\\[A-Za-z]+\s*", ""), (r"[{}$]", "")]
+
+
+def _plain(text: str) -> str:
+    """A title's inline TeX as plain text for the index ("NTP$_{\\mathcal H}$" → "NTP_H")."""
+    import re
+
+    for pattern, replacement in _TEX:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
 def _titles(app, doctree):
     """Remember each proof-like block's title (the directive's argument) by label."""
     env = app.env
@@ -26,7 +40,7 @@ def _titles(app, doctree):
         for label in node.get("ids", []):
             if label in proofs and proofs[label]["docname"] == env.docname:
                 title = next(iter(node.findall(nodes.title)), None)
-                text = title.astext().strip() if title is not None else ""
+                text = _plain(title.astext().strip()) if title is not None else ""
                 titles[label] = text[1:-1].strip() if text.startswith("(") and text.endswith(")") else text
     env.ntpbook_prf_titles = titles
 
