@@ -83,6 +83,15 @@ def _html_text(x: Any) -> str:
     return "".join(out) + html.escape(text[last:])
 
 
+_NUMBER = re.compile(r"^[−\-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?$|^[–∞]$|^−∞$")
+
+
+def _td(x: Any) -> str:
+    """A body cell; numbers get the class ``num`` (set right-aligned and never wrapped, book/_static)."""
+    cls = ' class="num"' if _NUMBER.match(str(x)) or isinstance(x, (int, np.integer)) else ""
+    return f"<td{cls}>{_html_text(x)}</td>"
+
+
 class Table(pd.DataFrame):
     """A results table: a DataFrame whose HTML has one header row (the row label's name in its first cell),
     no 0..n index, ``$…$`` in headers and labels typeset as math, and numbers that never wrap."""
@@ -94,7 +103,7 @@ class Table(pd.DataFrame):
     def _repr_html_(self) -> str:
         if isinstance(self.index, pd.RangeIndex) and self.index.name is None:  # no row labels: no index column
             head = "".join(f'<th scope="col">{_html_text(c)}</th>' for c in self.columns)
-            rows = "".join("<tr>" + "".join(f"<td>{_html_text(v)}</td>" for v in row) + "</tr>"
+            rows = "".join("<tr>" + "".join(_td(v) for v in row) + "</tr>"
                            for row in self.itertuples(index=False, name=None))
             return f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
         levels = self.index.nlevels
@@ -108,7 +117,7 @@ class Table(pd.DataFrame):
         for key, row in zip(self.index, self.itertuples(index=False, name=None)):
             keys = key if isinstance(key, tuple) else (key,)
             cells = "".join(f'<th scope="row">{_html_text(k)}</th>' for k in keys)
-            cells += "".join(f"<td>{_html_text(v)}</td>" for v in row)
+            cells += "".join(_td(v) for v in row)
             rows.append(f"<tr>{cells}</tr>")
         return (f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>')

@@ -28,6 +28,7 @@ def test_table_html_has_one_header_row_no_dummy_index_and_math_headers():
     labelled = nl.table({"$k$": [1, 2], "v": [0.5, 0.25]}, index="$k$")._repr_html_()
     assert labelled.count("<tr>") == 3 and '<th scope="row">1</th>' in labelled
     assert "$" not in html
+    assert '<td class="num">3.358×10⁻⁷</td>' in html  # numbers are set unwrapped (book/_static/ntpbook.css)
     assert "<tr>" in df.T._repr_html_()
 
 
