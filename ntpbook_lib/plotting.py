@@ -280,3 +280,109 @@ def curves(ax: mpl.axes.Axes, x: np.ndarray, ys: Mapping[str, np.ndarray], title
     if len(ys) > 1:
         ax.legend()
     return ax
+
+
+# ------------------------------------------------------------------ chapter 4's figures (Z24 Figs 3, 4, 8, 9–10)
+def heatmap_grid(panels: Mapping[str, np.ndarray], ncols: int = 2, *, center: float | None = 0.0,
+                 vmin: float | None = None, vmax: float | None = None, cmap: str | None = None,
+                 xlabel: str = "", ylabel: str = "", ticks: bool = False):
+    """Matrices as heatmaps, ``ncols`` per row, each with its own colour scale; unused cells hidden (Z24 Fig. 3)."""
+    from .validation import check_int
+
+    ncols = check_int(ncols, "ncols", minimum=1, maximum=100)
+    items = list(panels.items())
+    if not items:
+        raise ValueError("heatmap_grid needs at least one panel")
+    nrows = -(-len(items) // ncols)
+    fig, axes = subplots(nrows, min(ncols, len(items)))
+    for ax, (title, M) in zip(axes.ravel(), items):
+        heatmap(ax, M, title, center=center, vmin=vmin, vmax=vmax, cmap=cmap, xlabel=xlabel, ylabel=ylabel)
+        if not ticks:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax in axes.ravel()[len(items):]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def certificate_panels(S: np.ndarray, L_mm: np.ndarray, A: np.ndarray, title: str = ""):
+    """Z24 Figs 9–10: ``S``, ``S̃``, the sign test's ``A = U Qᵀ`` (off-support entries ≥ 0 crossed) and ``L^mm``.
+
+    Tokens and contexts are numbered from 1.  Returns ``(fig, axes, crossed)``, ``crossed`` the number of
+    off-support entries where the sign test fails.
+    """
+    from .nuclear_svm import centered_support
+    from .validation import check_array
+
+    S = check_array(S, "S", ndim=2)
+    L_mm, A = check_array(L_mm, "L_mm", ndim=2), check_array(A, "A", ndim=2)
+    if L_mm.shape != S.shape or A.shape != S.shape:
+        raise ValueError(f"S, L_mm and A must have one shape, got {S.shape}, {L_mm.shape}, {A.shape}")
+    V, m = S.shape
+    fig, axes = subplots(2, 2)
+    labels = dict(xlabel="context $j$", ylabel="token $z$", xticklabels=range(1, m + 1),
+                  yticklabels=range(1, V + 1))
+    heatmap(axes[0, 0], S, "$S$", cmap="Greys", vmin=0, vmax=1, **labels)
+    heatmap(axes[0, 1], centered_support(S), r"$\tilde S$", center=0, **labels)
+    heatmap(axes[1, 0], A, r"$A = UQ^\top$ (× : off-support $A_{vj}\geq 0$)", center=0, **labels)
+    bad_v, bad_j = np.nonzero((S == 0) & (A >= 0))
+    axes[1, 0].plot(bad_j, bad_v, "x", color="black", ms=7, mew=1.5)
+    heatmap(axes[1, 1], L_mm, r"$L^{\rm mm}$", center=0, **labels)
+    if title:
+        fig.suptitle(title)
+    return fig, axes, int(bad_v.size)
+
+
+def ufm_training_curves(runs: Mapping[str, object], main: str, floor: float | None = None):
+    """Z24 Fig. 4: excess loss of every run; norms, ``‖P_𝓕 L_k − L^in‖`` and ``sim`` of the run ``main``.
+
+    ``runs`` maps a legend label to a ``GeometryHistory`` (``train_ufm``); ``floor`` draws a grey line.
+    """
+    if main not in runs:
+        raise ValueError(f"main must be one of the runs {list(runs)}, got {main!r}")
+    h = runs[main]
+    fig, axes = subplots(2, 2)
+    for (label, r), style in zip(runs.items(), ["-", "--", ":", "-."]):
+        axes[0, 0].plot(r.steps, r.excess, style, label=label)
+    axes[0, 0].set(xscale="log", yscale="log", xlabel="step $k$", title=r"$\mathrm{CE} - \mathcal{H}$")
+    if floor is not None:
+        axes[0, 0].axhline(floor, color="grey", lw=0.8)
+    axes[0, 0].legend(fontsize="small")
+    curves(axes[0, 1], h.steps, {r"$\|W_k\|_F$": h.norm_W, r"$\|H_k\|_F$": h.norm_H}, f"norms, {main}",
+           xlabel="step $k$", logx=True)
+    curves(axes[1, 0], h.steps, {"": h.dist_in}, r"$\|P_{\mathcal{F}}(L_k) - L^{\rm in}\|_F$", xlabel="step $k$",
+           logx=True, logy=True)
+    curves(axes[1, 1], h.steps, {"$W$, theory": h.sim_W_theory, "$H$, theory": h.sim_H_theory,
+                                 "$W$, Gram proxy": h.sim_W_proxy, "$H$, Gram proxy": h.sim_H_proxy,
+                                 r"$\cos(L_k, L^{\rm mm})$": h.cos_mm},
+           "similarity", xlabel="step $k$", logx=True,
+           styles={"$W$, Gram proxy": "--", "$H$, Gram proxy": "--"})
+    axes[1, 1].set_ylim(0.5, 1.01)
+    return fig, axes
+
+
+def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]],
+                            logy: Sequence[bool] = ()):
+    """Z24 Fig. 8: per panel, closed forms (lines) against solver values (dots) over the support size ``k``.
+
+    ``panels`` is a list of ``(title, {label: (closed, measured)})``; a ``measured`` of ``None`` draws only
+    the closed form, dotted (a printed formula).
+    """
+    k = np.asarray(k)
+    fig, axes = subplots(1, len(panels))
+    for i, (ax, (title, series)) in enumerate(zip(axes[0], panels)):
+        for n, (label, (closed, measured)) in enumerate(series.items()):
+            colour = f"C{n}"
+            if measured is None:
+                ax.plot(k, closed, ":", color="grey", label=label)
+                continue
+            ax.plot(k, closed, "-", color=colour, label=f"{label}: closed form")
+            ax.plot(k, measured, "o", color=colour, ms=4, label=f"{label}: solver")
+        ax.set(title=title, xlabel="support size $k$")
+        if i < len(logy) and logy[i]:
+            ax.set_yscale("log")
+        ax.legend(fontsize="x-small")
+    return fig, axes
+
+
+__all__ += ["heatmap_grid", "certificate_panels", "ufm_training_curves", "symmetric_design_curves"]
