@@ -6,7 +6,7 @@
 Corpus: Carroll's *Alice* shipped with the library (``nl.load_text("alice")``).  Trains the transformer, the
 deep MLP, the LSTM (AdamW, lr 1e-2) and NTP-UFM (Adam, lr 0.05) with the chapter's code
 (``ntpbook_lib.language.train_networks``) and writes the final metrics of every run, with the machine and the
-versions, to ``bench/ch5_real_text.json``, which chapter 5 quotes.
+versions, to ``ntpbook_lib/data/ch5_real_text.json``, which chapter 5 quotes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 import ntpbook_lib as nl
 from ntpbook_lib.language import run_metrics, train_networks
 
-OUT = Path(__file__).with_name("ch5_real_text.json")  # tracked: chapter 5 reads it
+OUT = Path(nl.__file__).with_name("data") / "ch5_real_text.json"  # package data: chapter 5 reads it, on Colab too
 
 
 def main(argv: list[str] | None = None) -> None:
