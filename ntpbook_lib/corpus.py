@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -11,33 +12,61 @@ import numpy as np
 from .data import NTPData
 from .validation import check_int, check_ints, check_vocab
 
-__all__ = ["load_text", "tokenize", "encode", "Tokenized", "context_length_statistics", "ContextStats"]
+__all__ = ["load_text", "tinystories_stories", "tokenize", "encode", "Tokenized", "context_length_statistics", "ContextStats"]
 
 _WORD = re.compile(r"[a-z]+|[0-9]+|[^\sa-z0-9]")
 
 
-def load_text(source: str = "python-docs", n_stories: int = 2000) -> str:
+_DATA = Path(__file__).with_name("data")
+_EOT = "<|endoftext|>"  # TinyStories' story separator in its plain-text release
+
+
+def load_text(source: str = "alice", n_stories: int = 2000, path: str | Path | None = None) -> str:
     """Return a corpus as one string.
 
-    ``"python-docs"`` (default, offline): the reference-manual topics that ship with every Python
-    (``pydoc_data.topics``), about 0.5 MB of English.  ``"tinystories"`` (opt-in, downloads): the first
-    ``n_stories`` stories of TinyStories (Eldan & Li, 2023) through the Hugging Face ``datasets`` package.
+    ``"alice"`` (default, offline): Lewis Carroll's *Alice's Adventures in Wonderland* (1865, public domain), the
+    Canterbury corpus's ``alice29.txt``, shipped as package data (``ntpbook_lib/data/PROVENANCE.md``), about
+    27 000 words of English prose.  ``"python-docs"`` (offline): the reference-manual topics that ship with every
+    Python (``pydoc_data.topics``; they change with the Python release).  ``"tinystories"``: the first
+    ``n_stories`` stories of TinyStories (Eldan & Li, 2023), from a local file in its plain-text release format
+    (stories separated by ``<|endoftext|>``) when ``path`` is given, otherwise downloaded through the Hugging Face
+    ``datasets`` package (opt-in: this is the only loader that uses the network).
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be a corpus name (str), got {type(source).__name__}")
     n_stories = check_int(n_stories, "n_stories", minimum=1)
+    if path is not None and source != "tinystories":
+        raise ValueError(f"path is read only for source='tinystories', not for {source!r}")
+    if source == "alice":
+        raw = (_DATA / "alice29.txt").read_text(encoding="ascii")
+        return raw.replace("\r\n", "\n").rstrip("\x1a")  # LF line ends, without the DOS end-of-file byte
     if source == "python-docs":
         from pydoc_data.topics import topics
 
         return "\n\n".join(topics[k] for k in sorted(topics))
     if source == "tinystories":
+        if path is not None:
+            return "\n\n".join(tinystories_stories(Path(path).read_text(encoding="utf-8"), n_stories))
         try:
             from datasets import load_dataset
         except ImportError as err:  # pragma: no cover - depends on the reader's machine
             raise ImportError("TinyStories needs the `datasets` package: pip install datasets") from err
-        ds = load_dataset("roneneldan/TinyStories", split=f"train[:{int(n_stories)}]")  # downloads
-        return "\n\n".join(ds["text"])
-    raise ValueError(f"unknown corpus {source!r}; use 'python-docs' (offline) or 'tinystories' (downloads)")
+        ds = load_dataset("roneneldan/TinyStories", split=f"train[:{int(n_stories)}]")  # pragma: no cover - downloads
+        return "\n\n".join(ds["text"])  # pragma: no cover
+    raise ValueError(f"unknown corpus {source!r}; use 'alice' or 'python-docs' (offline) or 'tinystories'")
+
+
+def tinystories_stories(text: str, n_stories: int | None = None) -> list[str]:
+    """The stories of TinyStories' plain-text release (separated by ``<|endoftext|>``), stripped, empty ones dropped."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    stories = [s.strip() for s in text.split(_EOT)]
+    stories = [s for s in stories if s]
+    if not stories:
+        raise ValueError("the text holds no story (TinyStories separates stories by '<|endoftext|>')")
+    if n_stories is not None:
+        stories = stories[: check_int(n_stories, "n_stories", minimum=1)]
+    return stories
 
 
 class Tokenized(NamedTuple):

@@ -24,6 +24,8 @@ import scipy.sparse as sp
 from .corpus import encode, load_text, tokenize
 from .data import NTPData
 from .generators import random_ntp_data
+from .nuclear_svm import centered_support, mm_embeddings
+from .ufm import sim_corr
 from .validation import (
     check_bool,
     check_data,
@@ -45,6 +47,16 @@ __all__ = [
     "synthetic_sentences",
     "role_similarity",
     "simplified_language",
+    "matched_random_supports",
+    "factor_proxy_sims",
+    "spectral_learning",
+    "SpectralLearning",
+    "NETWORKS",
+    "make_network",
+    "seed_spread",
+    "separated",
+    "run_metrics",
+    "train_networks",
 ]
 
 
@@ -210,7 +222,7 @@ def simplified_language(rng: np.random.Generator, *, text: str | None = None, V:
                         role_threshold: float = 0.7, max_count: int = 4) -> LanguageData:
     """Z24 §5.1's simplified language: frequent contexts made to share supports by same-role substitution.
 
-    1. Tokenize ``text`` (default: the offline corpus ``load_text("python-docs")``) with the ``V − 1`` most
+    1. Tokenize ``text`` (default: the offline corpus ``load_text()``, Carroll's *Alice*) with the ``V − 1`` most
        frequent words and ``<unk>``; count all contexts of ``t`` tokens (:func:`stream_contexts`).
     2. Keep the ``n_frequent`` most frequent contexts without ``<unk>``, with at least ``min_words``
        alphabetic tokens and with ``2 ≤ S_j ≤ max_support`` next tokens in the corpus.
@@ -232,7 +244,7 @@ def simplified_language(rng: np.random.Generator, *, text: str | None = None, V:
     min_words = check_int(min_words, "min_words", minimum=0)
     role_threshold = check_real(role_threshold, "role_threshold")
     max_count = check_int(max_count, "max_count", minimum=1, maximum=2**62)
-    text = load_text("python-docs") if text is None else text
+    text = load_text() if text is None else text
     tok = tokenize(text, V)
     Vv = len(tok.vocab)
     corpus = stream_contexts(tok.tokens, t, Vv, tok.vocab)
@@ -277,3 +289,162 @@ def simplified_language(rng: np.random.Generator, *, text: str | None = None, V:
         S[s, k] = 1.0
     lang = LanguageData(NTPData.from_counts(S), np.array(rows, dtype=np.int64), tok.vocab, np.array(groups))
     return resample_counts(lang, rng, max_count)
+
+
+# ------------------------------------------------------------------------------ controls and diagnostics
+def matched_random_supports(S: np.ndarray, rng: np.random.Generator, weighted: bool = False) -> np.ndarray:
+    """A random support matrix with the grouping and sizes of ``S``: a control for what language adds.
+
+    The contexts keep their partition into groups of equal support (the same number of distinct supports, each
+    shared by as many contexts as in ``S``) and each distinct support keeps its size; its tokens are redrawn
+    without replacement, uniformly (``weighted=False``) or with probability proportional to how many distinct
+    supports of ``S`` contain the token (``weighted=True``, the tokens' frequency in the pattern).  Distinct
+    supports stay distinct (a draw that repeats an earlier one is drawn again).
+    """
+    S = np.asarray(S)
+    if S.ndim != 2 or not np.all((S == 0) | (S == 1)) or np.any(S.sum(axis=0) == 0):
+        raise ValueError("S must be a V×m 0/1 support matrix with at least one token per column")
+    rng = check_rng(rng)
+    weighted = check_bool(weighted, "weighted")
+    V = S.shape[0]
+    distinct, inverse = np.unique(S.T > 0, axis=0, return_inverse=True)
+    sizes = distinct.sum(axis=1)
+    weights = distinct.sum(axis=0).astype(float) if weighted else np.ones(V)
+    weights = weights / weights.sum()
+    out, seen = np.zeros_like(distinct), set()
+    for g, k in enumerate(sizes):
+        k = int(k)
+        if np.count_nonzero(weights) < k:
+            raise ValueError(f"a support of {k} tokens cannot be drawn from {np.count_nonzero(weights)} tokens")
+        for _ in range(1000):
+            z = tuple(sorted(rng.choice(V, size=k, replace=False, p=weights).tolist()))
+            if z not in seen:
+                break
+        seen.add(z)
+        out[g, list(z)] = True
+    return out[inverse.ravel()].T.astype(float)
+
+
+def factor_proxy_sims(W: np.ndarray, H: np.ndarray, S: np.ndarray) -> tuple[float, float]:
+    """``sim`` of ``corr(Wᵀ)`` and ``corr(H)`` with the factor proxy: Z24 Cor. 1's factors of ``S̃ = UΣQᵀ``.
+
+    The factor proxy is ``W̃ = UΣ^{1/2}``, ``H̃ = Σ^{1/2}Qᵀ``; ``geometry_metrics``'s ``sim_*_proxy`` use the Gram
+    proxy instead (``corr(S̃ᵀ)``, ``corr(S̃)``).  Returns ``(sim words, sim contexts)``.
+    """
+    W, H = np.asarray(W, dtype=float), np.asarray(H, dtype=float)
+    Wp, Hp = mm_embeddings(centered_support(S))
+    if W.shape[0] != Wp.shape[0] or H.shape[1] != Hp.shape[1]:
+        raise ValueError(f"W must have V = {Wp.shape[0]} rows and H m = {Hp.shape[1]} columns, "
+                         f"got {W.shape} and {H.shape}")
+    return sim_corr(W.T, Wp.T), sim_corr(H, Hp)
+
+
+class SpectralLearning(NamedTuple):
+    """When each singular direction of ``S̃ = UΣQᵀ`` is learned (Zhao & Thrampoulidis 2025)."""
+
+    steps: np.ndarray  # (n,) the snapshot steps
+    sigma: np.ndarray  # (r,) singular values of S̃, largest first
+    coef: np.ndarray  # (n, r) u_kᵀ L q_k / σ_k: the logits' component along direction k, in units of S̃'s
+    learned_at: np.ndarray  # (r,) first snapshot step with coef ≥ threshold (inf: not yet)
+
+
+def spectral_learning(snapshots: dict, S: np.ndarray, threshold: float = 0.5) -> SpectralLearning:
+    """Track ``c_k(step) = u_kᵀ W H q_k / σ_k`` along training for every singular direction k of ``S̃``.
+
+    ``snapshots``: step → ``(W, H)``, as recorded by ``train_ufm`` or ``train_model``.  Direction k counts as
+    learned at the first step where ``c_k ≥ threshold``: the logits contain at least ``threshold`` times S̃'s
+    own k-th component ``σ_k u_k q_kᵀ``.
+    """
+    if not isinstance(snapshots, dict) or not snapshots:
+        raise ValueError("snapshots must be a non-empty dict step → (W, H)")
+    threshold = check_real(threshold, "threshold", positive=True)
+    U, s, Qt = np.linalg.svd(centered_support(S), full_matrices=False)
+    r = int(np.sum(s > 1e-10 * s[0]))
+    U, s, Qt = U[:, :r], s[:r], Qt[:r]
+    steps = np.array(sorted(snapshots))
+    coef = np.empty((steps.size, r))
+    for i, k in enumerate(steps):
+        W, H = snapshots[int(k)]
+        coef[i] = np.einsum("vk,vk->k", U, (W @ (H @ Qt.T))) / s
+    hit = coef >= threshold
+    learned = np.where(hit.any(axis=0), steps[np.argmax(hit, axis=0)].astype(float), np.inf)
+    return SpectralLearning(steps, s, coef, learned)
+
+
+NETWORKS = ("transformer", "MLP", "LSTM")
+
+
+def make_network(kind: str, lang: LanguageData, d: int, seed: int, *, n_layers: int | None = None,
+                 n_heads: int = 4):
+    """One of the chapter's networks for ``lang``, its weights drawn from ``torch.Generator().manual_seed(seed)``.
+
+    ``"transformer"`` (``TinyTransformer``, 1 layer by default), ``"MLP"`` (``ContextMLP`` on the concatenated
+    token embeddings, 4 layers by default: Z24's deep-MLP baseline), ``"LSTM"`` (``ContextLSTM``, 1 layer).
+    """
+    import torch
+
+    from .models import ContextLSTM, ContextMLP, TinyTransformer
+
+    if kind not in NETWORKS:
+        raise ValueError(f"kind must be one of {NETWORKS}, got {kind!r}")
+    if not isinstance(lang, LanguageData):
+        raise TypeError(f"lang must be a LanguageData, got {type(lang).__name__}")
+    d, seed = check_int(d, "d", minimum=1), check_int(seed, "seed", minimum=0)
+    g = torch.Generator().manual_seed(seed)
+    V, t = lang.data.V, lang.contexts.shape[1]
+    if kind == "transformer":
+        return TinyTransformer(V, d=d, n_layers=n_layers or 1, n_heads=n_heads, generator=g)
+    if kind == "MLP":
+        return ContextMLP(V, t, d=d, n_layers=n_layers or 4, generator=g)
+    return ContextLSTM(V, d=d, n_layers=n_layers or 1, generator=g)
+
+
+def seed_spread(values: Sequence[float]) -> tuple[float, float, float]:
+    """``(mean, min, max)`` of a metric over seeds."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {v.shape}")
+    return float(v.mean()), float(v.min()), float(v.max())
+
+
+def separated(lower: Sequence[float], upper: Sequence[float]) -> bool:
+    """True when every value of ``lower`` is below every value of ``upper``: the seed ranges do not overlap."""
+    return float(np.max(lower)) < float(np.min(upper))
+
+
+def run_metrics(history, S: np.ndarray) -> dict[str, float]:
+    """A run's final metrics, with ``sim`` to both proxies named: ``*_gram`` (``geometry_metrics``) and ``*_factor``."""
+    f = history.final()
+    w_fac, h_fac = factor_proxy_sims(history.W, history.H, S)
+    return {"excess": f["excess"], "cos_mm": f["cos_mm"], "sim_W_theory": f["sim_W_theory"],
+            "sim_H_theory": f["sim_H_theory"], "sim_W_gram": f["sim_W_proxy"], "sim_H_gram": f["sim_H_proxy"],
+            "sim_W_factor": w_fac, "sim_H_factor": h_fac, "seconds": float(history.seconds)}
+
+
+def train_networks(lang: LanguageData, ref, *, kinds: Sequence[str] = NETWORKS + ("NTP-UFM",),
+                   seeds: Sequence[int] = (0, 1, 2), d: int, steps: int, lr: float, ufm_lr: float = 0.05,
+                   weight_decay: float = 1e-6, n_records: int = 12, snapshots: dict | None = None,
+                   device: str = "cpu") -> dict:
+    """Train every kind of model on ``lang`` for every seed: ``(kind, seed) → GeometryHistory``.
+
+    Networks by :func:`make_network` and ``train_model`` (AdamW, full batch); ``"NTP-UFM"`` by ``train_ufm``
+    with Adam (``ufm_lr``) and ``d`` columns.  ``snapshots``: ``kind → steps`` at which to keep ``(W, H)``.
+    """
+    from .models import train_model
+    from .ufm import train_ufm
+
+    snapshots = snapshots or {}
+    runs = {}
+    for kind in kinds:
+        for seed in seeds:
+            snaps = snapshots.get(kind, ()) if seed == seeds[0] else ()
+            if kind == "NTP-UFM":
+                runs[kind, seed] = train_ufm(lang.data, d=d, weight_decay=weight_decay, method="adam", lr=ufm_lr,
+                                             steps=steps, rng=np.random.default_rng(seed), ref=ref,
+                                             n_records=n_records, snapshots=snaps, device=device)
+            else:
+                runs[kind, seed] = train_model(make_network(kind, lang, d, seed), lang.data, lang.contexts,
+                                               steps=steps, lr=lr, weight_decay=weight_decay, ref=ref,
+                                               n_records=n_records, snapshots=snaps, device=device,
+                                               progress=False)
+    return runs

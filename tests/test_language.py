@@ -154,3 +154,83 @@ def test_stream_contexts_property(t, V, raw):
     lang = nl.stream_contexts(tokens, t, V)
     counts = _loop_counts((tokens[i:i + t], tokens[i + t]) for i in range(len(tokens) - t))
     assert_matches_counts(lang, counts, V)
+
+
+# ------------------------------------------------------------------ chapter 5's controls and diagnostics
+from ntpbook_lib import language as lg
+
+
+def _partition(S):
+    """The contexts grouped by equal support, as a set of frozensets of column indices."""
+    _, inv = np.unique(S.T, axis=0, return_inverse=True)
+    return {frozenset(np.flatnonzero(inv.ravel() == g)) for g in np.unique(inv)}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matched_random_supports_keep_grouping_and_sizes(weighted):
+    S = nl.text_contexts(nl.load_text()[:20_000], V=30, t=2).data.S
+    R = lg.matched_random_supports(S, np.random.default_rng(0), weighted=weighted)
+    assert R.shape == S.shape and set(np.unique(R)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(R.sum(axis=0), S.sum(axis=0))    # every context keeps its support size
+    assert _partition(R) == _partition(S)                             # and its group of equal supports
+    assert not np.array_equal(R, S)
+    if weighted:  # tokens in no support of S have weight 0
+        assert np.all(R[S.sum(axis=1) == 0] == 0)
+    with pytest.raises(ValueError, match="support matrix"):
+        lg.matched_random_supports(np.zeros((3, 2)), np.random.default_rng(0))
+
+
+def test_factor_proxy_sims_are_one_at_the_proxy_factors():
+    S = nl.random_supports(6, 9, 2, np.random.default_rng(1))
+    W, H = nl.mm_embeddings(nl.centered_support(S))
+    O = np.linalg.qr(np.random.default_rng(2).standard_normal((W.shape[1],) * 2))[0]   # a rotation changes nothing
+    np.testing.assert_allclose(lg.factor_proxy_sims(W @ O, O.T @ H, S), (1.0, 1.0), atol=1e-8)
+    with pytest.raises(ValueError, match="rows"):
+        lg.factor_proxy_sims(W[:-1], H, S)
+
+
+def test_spectral_learning_reads_the_component_of_each_direction():
+    S = nl.random_supports(7, 12, 3, np.random.default_rng(3))
+    U, s, Qt = np.linalg.svd(nl.centered_support(S), full_matrices=False)
+    r = int(np.sum(s > 1e-10 * s[0]))
+    # logits with component c_k(step) = step · k / r along direction k (in units of σ_k)
+    snaps = {}
+    for step in (1, 2, 4):
+        c = step * np.arange(1, r + 1) / r
+        snaps[step] = (U[:, :r] * (c * s[:r]), Qt[:r])
+    sp_ = lg.spectral_learning(snaps, S, threshold=0.999)
+    np.testing.assert_allclose(sp_.sigma, s[:r])
+    np.testing.assert_allclose(sp_.coef[2], 4 * np.arange(1, r + 1) / r, atol=1e-10)
+    want = [min((k for k in (1, 2, 4) if k * (i + 1) / r >= 0.999), default=np.inf) for i in range(r)]
+    np.testing.assert_array_equal(sp_.learned_at, want)
+
+
+def test_seed_spread_and_separation():
+    assert lg.seed_spread([1.0, 3.0, 2.0]) == (2.0, 1.0, 3.0)
+    assert lg.separated([0.1, 0.2], [0.3, 0.4]) and not lg.separated([0.1, 0.35], [0.3, 0.4])
+    with pytest.raises(ValueError):
+        lg.seed_spread([])
+
+
+@pytest.mark.parametrize("ratio", [1, 30, 1000])
+def test_one_hot_supports_make_the_proxy_exact(ratio):
+    """Thrampoulidis et al. 2022 (chapter 5): one-hot supports give L^mm = S̃ (the SEL matrix) for any imbalance."""
+    n_z = np.maximum(1, np.round(np.geomspace(ratio, 1, 5))).astype(int)
+    S = np.zeros((5, n_z.sum()))
+    S[np.repeat(np.arange(5), n_z), np.arange(n_z.sum())] = 1.0
+    assert bool(nl.certificate(S))
+    np.testing.assert_allclose(nl.ntp_svm_logits(S, tol=1e-9), nl.centered_support(S), atol=1e-5)
+
+
+def test_train_networks_runs_every_kind_and_names_both_proxies():
+    lang = nl.synthetic_sentences(np.random.default_rng(0))
+    ref = nl.ufm_reference(lang.data)
+    runs = lg.train_networks(lang, ref, seeds=(0, 1), d=8, steps=3, lr=1e-2, n_records=2,
+                             snapshots={"transformer": [1, 3]})
+    assert set(runs) == {(k, s) for k in lg.NETWORKS + ("NTP-UFM",) for s in (0, 1)}
+    assert set(runs["transformer", 0].snapshots) == {1, 3} and not runs["transformer", 1].snapshots
+    m = lg.run_metrics(runs["LSTM", 0], lang.data.S)
+    assert {"sim_H_gram", "sim_H_factor", "sim_W_gram", "sim_W_factor"} <= set(m)
+    assert m["sim_H_gram"] == pytest.approx(runs["LSTM", 0].final()["sim_H_proxy"])
+    with pytest.raises(ValueError, match="kind"):
+        lg.make_network("CNN", lang, 8, 0)
