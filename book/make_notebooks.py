@@ -213,6 +213,9 @@ class Numbers:
                     self._add(label, title, "exercise" if name == "exercise" else "prf")
 
     def _add(self, label: str, shown: str, kind: str) -> None:
+        if kind != "section" and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", label):
+            raise ConversionError(f"{self.page}: the label {label!r} must be lower-case words joined by '-' "
+                                  "(Sphinx lower-cases ids, so a link to it would not resolve)")
         if label in self.labels:
             raise ConversionError(f"{self.page}: the label {label!r} is defined twice")
         self.labels[label], self.kinds[label] = shown, kind

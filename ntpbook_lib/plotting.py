@@ -43,8 +43,13 @@ Conventions for chapters (every chapter follows them):
 
   The label ``fig-…`` is unique book-wide; prose refers to it with {numref}`fig-short-name` ("Figure 3.2" on
   the web and on Colab).
-- heatmaps with :func:`heatmap` (a colour bar unless ``cbar=False`` *and* a shared :func:`colorbar` is drawn);
-  curves with :func:`curves`; legends with ``ax.legend()`` (the rc size).
+- heatmaps with :func:`heatmap` (a colour bar unless ``cbar=False`` *and* a shared :func:`colorbar` is drawn
+  for panels with the same ``vmin``/``vmax``/``cmap``); curves with :func:`curves`; legends with
+  ``ax.legend()`` at the rc size, or one legend for the figure with
+  ``fig.legend(..., loc="outside lower center", ncols=...)``;
+- at most 3 panels per row (2 heatmaps): a grid of many heatmaps becomes several rows or several figures;
+- label axes with the papers' symbols (mathtext needs braces: ``\\mathcal{F}``, not ``\\mathcal F``);
+  tokens and contexts numbered from 1 in tick labels.
 """
 
 from __future__ import annotations

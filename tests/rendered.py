@@ -152,7 +152,7 @@ def check_captions(build: Path) -> list[Problem]:
             if number is None:
                 problems.append(Problem(page.name, f"figure without a number and caption: {img.get('src')}"))
             alt = (img.get("alt") or "").strip()
-            if not alt or alt.endswith(".png") or "/" in alt:
+            if not alt or re.fullmatch(r"[\w./-]+\.(?:png|jpe?g|svg)", alt) or alt == img.get("src"):
                 problems.append(Problem(page.name, f"figure without alt text: {img.get('src')}"))
     return problems
 

@@ -191,6 +191,9 @@ def test_converter_links_references_to_other_chapters_and_rejects_unknown_labels
     md = _myst(tmp_path, "98_y.md", f"# T\n\nBy {{prf:ref}}`{label}`.\n")
     text = "".join(c.source for c in make_notebooks.notebook(md).cells if c.cell_type == "markdown")
     assert f"[{shown}]({make_notebooks.book_url()}book/{CHAPTERS[0].stem}.html#{label})" in text
+    upper = _myst(tmp_path, "96_u.md", "# T\n\n$$\na\n$$ (eq-Upper)\n")
+    with pytest.raises(make_notebooks.ConversionError, match="lower-case"):
+        make_notebooks.notebook(upper)
     bad = _myst(tmp_path, "97_z.md", "# T\n\nBy {prf:ref}`thm-nowhere`.\n")
     with pytest.raises(make_notebooks.ConversionError, match="thm-nowhere"):
         make_notebooks.notebook(bad)
