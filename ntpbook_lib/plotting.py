@@ -169,8 +169,10 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
     the closed form, dotted (a printed formula).
     """
     k = np.asarray(k)
-    fig, axes = subplots(1, len(panels))
-    for i, (ax, (title, series)) in enumerate(zip(axes[0], panels)):
+    fig, axes = subplots(-(-len(panels) // 2), min(2, len(panels)))  # two panels to a row: legible legends
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for i, (ax, (title, series)) in enumerate(zip(axes.ravel(), panels)):
         for n, (label, (closed, measured)) in enumerate(series.items()):
             colour = f"C{n}"
             if measured is None:
@@ -181,7 +183,7 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
         ax.set(title=title, xlabel="support size $k$")
         if i < len(logy) and logy[i]:
             ax.set_yscale("log")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="small")
     return fig, axes
 
 
