@@ -347,7 +347,7 @@ def ufm_training_curves(runs: Mapping[str, object], main: str, floor: float | No
     axes[0, 0].set(xscale="log", yscale="log", xlabel="step $k$", title=r"$\mathrm{CE} - \mathcal{H}$")
     if floor is not None:
         axes[0, 0].axhline(floor, color="grey", lw=0.8)
-    axes[0, 0].legend(fontsize="small")
+    axes[0, 0].legend()
     curves(axes[0, 1], h.steps, {r"$\|W_k\|_F$": h.norm_W, r"$\|H_k\|_F$": h.norm_H}, f"norms, {main}",
            xlabel="step $k$", logx=True)
     curves(axes[1, 0], h.steps, {"": h.dist_in}, r"$\|P_{\mathcal{F}}(L_k) - L^{\rm in}\|_F$", xlabel="step $k$",
@@ -383,7 +383,7 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
         ax.set(title=title, xlabel="support size $k$")
         if i < len(logy) and logy[i]:
             ax.set_yscale("log")
-        ax.legend(fontsize="small")
+        ax.legend()
     return fig, axes
 
 
