@@ -370,8 +370,9 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
     """
     k = np.asarray(k)
     fig, axes = subplots(-(-len(panels) // 2), min(2, len(panels)))  # two panels to a row: legible legends
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
+    spare = list(axes.ravel()[len(panels):])
+    for ax in spare:
+        ax.axis("off")
     for i, (ax, (title, series)) in enumerate(zip(axes.ravel(), panels)):
         for n, (label, (closed, measured)) in enumerate(series.items()):
             colour = f"C{n}"
@@ -383,7 +384,10 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
         ax.set(title=title, xlabel="support size $k$")
         if i < len(logy) and logy[i]:
             ax.set_yscale("log")
-        ax.legend()
+        if i == 0 and spare:  # the first panel's legend in the empty cell, off the curves
+            spare[0].legend(*ax.get_legend_handles_labels(), loc="center")
+        else:
+            ax.legend()
     return fig, axes
 
 
