@@ -352,7 +352,7 @@ def ufm_training_curves(runs: Mapping[str, object], main: str, floor: float | No
     axes[0, 0].set(xscale="log", yscale="log", xlabel="step $k$", title=r"$\mathrm{CE} - \mathcal{H}$")
     if floor is not None:
         axes[0, 0].axhline(floor, color="grey", lw=0.8)
-    axes[0, 0].legend(fontsize="small")
+    axes[0, 0].legend()
     curves(axes[0, 1], h.steps, {r"$\|W_k\|_F$": h.norm_W, r"$\|H_k\|_F$": h.norm_H}, f"norms, {main}",
            xlabel="step $k$", logx=True)
     curves(axes[1, 0], h.steps, {"": h.dist_in}, r"$\|P_{\mathcal{F}}(L_k) - L^{\rm in}\|_F$", xlabel="step $k$",
@@ -374,8 +374,11 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
     the closed form, dotted (a printed formula).
     """
     k = np.asarray(k)
-    fig, axes = subplots(1, len(panels))
-    for i, (ax, (title, series)) in enumerate(zip(axes[0], panels)):
+    fig, axes = subplots(-(-len(panels) // 2), min(2, len(panels)))  # two panels to a row: legible legends
+    spare = list(axes.ravel()[len(panels):])
+    for ax in spare:
+        ax.axis("off")
+    for i, (ax, (title, series)) in enumerate(zip(axes.ravel(), panels)):
         for n, (label, (closed, measured)) in enumerate(series.items()):
             colour = f"C{n}"
             if measured is None:
@@ -386,7 +389,10 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
         ax.set(title=title, xlabel="support size $k$")
         if i < len(logy) and logy[i]:
             ax.set_yscale("log")
-        ax.legend(fontsize="x-small")
+        if i == 0 and spare:  # the first panel's legend in the empty cell, off the curves
+            spare[0].legend(*ax.get_legend_handles_labels(), loc="center")
+        else:
+            ax.legend()
     return fig, axes
 
 
