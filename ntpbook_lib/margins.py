@@ -304,7 +304,8 @@ def margin_references(data: NTPData, H: np.ndarray, norms: tuple[str, ...] = NOR
 
 def margin_metrics(data: NTPData, H: np.ndarray, refs: Mapping[str, np.ndarray],
                    F: DataSubspace | None = None) -> dict[str, Callable[[np.ndarray], float]]:
-    """Per-norm metrics of a decoder W, as functions of W: ``margin_<norm>`` (``ntp_margin(W)/‖W‖``) and
+    """Per-norm metrics of a decoder W, as functions of W: ``margin_<norm>`` (``ntp_margin(W)/‖W‖``),
+    ``perp_margin_<norm>`` (the same for ``P_⊥ W``, which has the same limit without the bounded F-part) and
     ``cos_<norm>`` (cosine of ``P_⊥ W`` to that norm's NTP-SVM direction), for each norm of ``refs``.
 
     The cosine is taken on ``P_⊥ W = W − P_F W``, the part of W that diverges (T24 Thm 2); the ``F``-part stays
@@ -326,6 +327,12 @@ def margin_metrics(data: NTPData, H: np.ndarray, refs: Mapping[str, np.ndarray],
             nw = float(np.linalg.norm(Wp))
             return float(np.sum(Wp * unit)) / nw if nw > 0 else float("nan")
 
+        def perp_margin(W, n=n):
+            Wp = F.project_perp(W)
+            nw = matrix_norm(Wp, n)
+            return ntp_margin_of(Wp, data, H) / nw if nw > 0 else float("nan")
+
         out[f"margin_{n}"] = margin
+        out[f"perp_margin_{n}"] = perp_margin
         out[f"cos_{n}"] = cos
     return out
