@@ -40,6 +40,8 @@ from .nuclear_svm import (
     symmetric_geometry,
 )
 from .svm import ntp_svm
+from .margins import margin_metrics, margin_references, matrix_norm, ntp_svm_norm
+from .optimizers import Muon, ScheduledAdam, SignDescent, SteepestDescent, newton_schulz, optimizer, train_minibatch
 from .training import (
     alignment,
     implicit_bias_reference,
@@ -143,5 +145,16 @@ __all__ = [
     "glue",
     "table",
     "build_environment",
+    "ntp_svm_norm",
+    "margin_references",
+    "margin_metrics",
+    "matrix_norm",
+    "SteepestDescent",
+    "SignDescent",
+    "Muon",
+    "ScheduledAdam",
+    "newton_schulz",
+    "optimizer",
+    "train_minibatch",
 ]
 __version__ = "0.1.0"
