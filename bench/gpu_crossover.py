@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import ntpbook_lib as nl
-from ntpbook_lib.training import Reference
+from ntpbook_lib.training import ImplicitBiasReference
 
 
 def _time(f, device: str) -> float:
@@ -45,7 +45,7 @@ def _cases(quick: bool):
     for V, m, d in linear:
         data = nl.random_ntp_data(V, m, np.minimum(rng.geometric(0.5, size=m), V - 1), rng, max_count=4)
         H = nl.gaussian_embeddings(d, m, rng)
-        ref = Reference(np.zeros((V, d)), None, None, False)  # the metrics' references are not what is timed
+        ref = ImplicitBiasReference(np.zeros((V, d)), None, None, False)  # the metrics' references are not what is timed
         cases.append((f"train_linear ({steps} GD steps)", f"V={V}, m={m}, d={d}",
                       lambda dev, data=data, H=H, ref=ref: nl.train_linear(data, H, "gd", lr=0.5, steps=steps,
                                                                           n_records=5, ref=ref, device=dev)))

@@ -14,12 +14,12 @@ import numpy as np
 import scipy.sparse as sp
 
 import ntpbook_lib as nl
-from ntpbook_lib.separability import _in_support_pairs, _margin_pairs
+from ntpbook_lib.separability import in_support_pairs, margin_pairs
 
 from . import harness
 
 
-def _selection(j: np.ndarray, z: np.ndarray, a: np.ndarray, V: int, m: int) -> sp.csr_array:
+def selection(j: np.ndarray, z: np.ndarray, a: np.ndarray, V: int, m: int) -> sp.csr_array:
     """Rows ``vec(L)[z + V j] − vec(L)[a + V j]`` (column-major vec, as cp.vec uses)."""
     rows = np.repeat(np.arange(j.size), 2)
     cols = np.stack([z + V * j, a + V * j], axis=1).ravel()
@@ -30,8 +30,8 @@ def _selection(j: np.ndarray, z: np.ndarray, a: np.ndarray, V: int, m: int) -> s
 def _violation(W: np.ndarray, data, H: np.ndarray) -> float:
     """Largest violation of (6a) and (6b)."""
     L = W @ H
-    je, ze, ae = _in_support_pairs(data)
-    jm, am, vm = _margin_pairs(data)
+    je, ze, ae = in_support_pairs(data)
+    jm, am, vm = margin_pairs(data)
     eq = np.abs(L[ze, je] - L[ae, je]).max(initial=0.0)
     ineq = np.maximum(0.0, 1.0 - (L[am, jm] - L[vm, jm])).max(initial=0.0)
     return float(max(eq, ineq))
@@ -42,9 +42,9 @@ def cvxpy_solve(data, H, solver: str | None) -> dict:
     import cvxpy as cp
 
     V, m = data.V, data.m
-    E = _selection(*_in_support_pairs(data), V, m)
-    jm, am, vm = _margin_pairs(data)
-    D = _selection(jm, am, vm, V, m)
+    E = selection(*in_support_pairs(data), V, m)
+    jm, am, vm = margin_pairs(data)
+    D = selection(jm, am, vm, V, m)
     t0 = time.perf_counter()  # modelling and solving, as a user pays them
     W = cp.Variable((V, H.shape[0]))
     vecL = cp.vec(W @ H, order="F")

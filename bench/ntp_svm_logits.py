@@ -20,7 +20,7 @@ import numpy as np
 import ntpbook_lib as nl
 
 from . import harness
-from .ntp_svm import _selection
+from .ntp_svm import selection
 
 SCS_SETTINGS = {"default": {}, "gap 1e-6": {"eps_rel": 1e-6, "eps_abs": 1e-9}}
 
@@ -51,7 +51,7 @@ def scs_solve(S: np.ndarray, settings: dict) -> dict:
 
     V, m = S.shape
     eqs, margins = _pairs(S)
-    E, D = _selection(*eqs, V, m), _selection(*margins, V, m)
+    E, D = selection(*eqs, V, m), selection(*margins, V, m)
     t0 = time.perf_counter()
     L = cp.Variable((V, m))
     vecL = cp.vec(L, order="F")

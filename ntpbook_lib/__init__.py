@@ -40,17 +40,11 @@ from .nuclear_svm import (
     symmetric_geometry,
 )
 from .svm import ntp_svm
+from .runtime import cpu_threads, log_schedule, small_problem_threads
+from .training import alignment, implicit_bias_reference, train_linear, train_logits
+from .regularization import genie_excess, regularization_path, ridge_solution
 from .margins import margin_metrics, margin_references, matrix_norm, ntp_svm_norm
 from .optimizers import Muon, ScheduledAdam, SignDescent, SteepestDescent, newton_schulz, optimizer, train_minibatch
-from .training import (
-    alignment,
-    implicit_bias_reference,
-    log_schedule,
-    cpu_threads,
-    small_problem_threads,
-    train_linear,
-    train_logits,
-)
 from .language import (
     LanguageData,
     line_contexts,
@@ -62,19 +56,9 @@ from .language import (
     text_contexts,
 )
 from .models import ContextLSTM, ContextMLP, TinyTransformer, train_model
-from .ufm import (
-    collapse_cosines,
-    corr,
-    genie_bound,
-    geometry_metrics,
-    proxy_quality,
-    sim_corr,
-    nuclear_regularization_path,
-    nuclear_regularized_logits,
-    sim,
-    train_ufm,
-    ufm_reference,
-)
+from .geometry import collapse_cosines, corr, geometry_metrics, proxy_quality, sim, sim_corr, ufm_reference
+from .nuclear_path import genie_bound, nuclear_regularization_path, nuclear_regularized_logits
+from .ufm import train_ufm
 
 __all__ = [
     "NTPData",
@@ -106,6 +90,9 @@ __all__ = [
     "alignment",
     "train_linear",
     "train_logits",
+    "ridge_solution",
+    "regularization_path",
+    "genie_excess",
     "log_schedule",
     "cpu_threads",
     "small_problem_threads",

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import check_array, check_int, check_memory, check_real
+from .validation import check_array, check_int, check_memory, check_real, register_data_type
 
 __all__ = ["NTPData"]
 
@@ -43,6 +43,7 @@ def _sparse_real(A: sp.sparray | sp.spmatrix, name: str) -> sp.csc_array:
     return sp.csc_array(A, dtype=np.float64)
 
 
+@register_data_type
 class NTPData:
     """Distinct contexts with frequencies ``pi`` (m,) and next-token distributions ``P`` (V×m), T24 §2.
 

@@ -10,7 +10,7 @@ import torch
 from .data import NTPData
 from .validation import check_array, check_logits
 
-__all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition", "restricted_ce_loss"]
+__all__ = ["ce_loss", "ce_decomposition", "log_softmax", "CEDecomposition", "restricted_ce_loss", "kl_terms"]
 
 
 def log_softmax(L: np.ndarray) -> np.ndarray:
@@ -35,7 +35,7 @@ def ce_loss(L: np.ndarray | torch.Tensor, data: NTPData) -> float | torch.Tensor
         pi = torch.as_tensor(data.pi, dtype=L.dtype, device=L.device)
         logq = L - torch.logsumexp(L, dim=0, keepdim=True)
         return -(pi * (P * logq).sum(dim=0)).sum()
-    return data.entropy + float(data.pi @ _kl_terms(L, data))
+    return data.entropy + float(data.pi @ kl_terms(L, data))
 
 
 def _in_support_log_softmax(logq: np.ndarray, data: NTPData) -> np.ndarray:
@@ -60,7 +60,7 @@ def _bregman(r: np.ndarray) -> np.ndarray:
 _FACTORIALS = np.cumprod(np.r_[1.0, np.arange(1.0, 21.0)])  # k! for k = 0..20
 
 
-def _kl_terms(L: np.ndarray, data: NTPData) -> np.ndarray:
+def kl_terms(L: np.ndarray, data: NTPData) -> np.ndarray:
     """``KL(p̂_j ‖ softmax(ℓ_j))`` per context, each a sum of non-negative terms (so never below 0 by rounding).
 
     With ``Σ_z p̂_z = Σ_z q_z = 1``, ``KL = Σ_{z∈S_j} p̂_z g(r_z) + Σ_{v∉S_j} q_v`` where ``r_z = log p̂_z − log q_z``
@@ -106,7 +106,7 @@ def ce_decomposition(L: np.ndarray, data: NTPData) -> CEDecomposition:
     floating point, also where softmax matches ``p̂`` to rounding.
     """
     L = check_logits(L, data)
-    kl = _kl_terms(L, data)
+    kl = kl_terms(L, data)
     return CEDecomposition(ce=data.entropy + float(data.pi @ kl), entropy=data.entropy, kl=kl, pi=data.pi)
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import NTPData
-from .separability import DataSubspace, _in_support_pairs, _margin_pairs, _require_margin_constraints, is_separable
-from .validation import check_bool, check_choice, check_embeddings, check_int, check_real, embedding_scale, rescale
+from .numerics import embedding_scale, rescale
+from .separability import DataSubspace, in_support_pairs, is_separable, margin_pairs, require_margin_constraints
+from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
 
 __all__ = ["NORMS", "matrix_norm", "dual_norm", "MarginCertificate", "margin_certificate", "ntp_svm_norm",
            "margin_references", "margin_metrics"]
@@ -113,7 +114,7 @@ def _lp_rows(data: NTPData, H: np.ndarray):
         vals = np.concatenate([H[:, j].T, -H[:, j].T], axis=1)
         return sp.csr_array((vals.ravel(), (np.repeat(np.arange(n), 2 * d), cols.ravel())), shape=(n, V * d))
 
-    return rows(*_in_support_pairs(data)), rows(*_margin_pairs(data))
+    return rows(*in_support_pairs(data)), rows(*margin_pairs(data))
 
 
 def _max_norm_lp(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -137,11 +138,11 @@ def _max_norm_lp(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     W = res.x[:n].reshape(V, d)
     # C_j = Σ_z μ_jz (e_z − e_a) + Σ_v λ_jv (e_a − e_v) with μ the equality duals and λ = −(margin duals) ≥ 0
     C = np.zeros((V, m))
-    j, z, a = _in_support_pairs(data)
+    j, z, a = in_support_pairs(data)
     mu = res.eqlin.marginals
     np.add.at(C, (z, j), mu)
     np.add.at(C, (a, j), -mu)
-    jm, am, vm = _margin_pairs(data)
+    jm, am, vm = margin_pairs(data)
     lam = -res.ineqlin.marginals[: jm.size]
     np.add.at(C, (am, jm), lam)
     np.add.at(C, (vm, jm), -lam)
@@ -254,7 +255,7 @@ def ntp_svm_norm(data: NTPData, H: np.ndarray, norm: str = "max", *, tol: float 
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     return_info = check_bool(return_info, "return_info")
-    _require_margin_constraints(data)
+    require_margin_constraints(data)
     H = check_embeddings(data, H)
     if norm == "fro":
         from .svm import ntp_svm

@@ -10,13 +10,12 @@ that the logits are ``L = W H`` exactly as in the unconstrained-features model (
 * :class:`ContextLSTM` — an LSTM read left to right.
 
 :func:`train_model` trains any of them on :class:`~ntpbook_lib.data.NTPData` over its distinct contexts and
-records the metrics of :func:`ntpbook_lib.ufm.geometry_metrics`, the same as :func:`ntpbook_lib.ufm.train_ufm`.
+records the metrics of :func:`ntpbook_lib.geometry.geometry_metrics`, the same as :func:`ntpbook_lib.ufm.train_ufm`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -24,12 +23,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import NTPData
-from .training import MAX_THREADS, cpu_threads, log_schedule
-from .ufm import GeometryHistory, UFMReference, geometry_metrics, ufm_reference
+from .geometry import GeometryHistory, GeometryReference, check_reference, geometry_record, ufm_reference
+from .loop import Optimizer, check_extra, check_optimizer, make_optimizer, recorded_loop
+from .runtime import MAX_THREADS, cpu_threads, schedule
 from .validation import (
     check_betas,
     check_bool,
-    check_choice,
     check_data,
     check_device,
     check_dtype,
@@ -243,36 +242,84 @@ def _snapshot(model: NTPNetwork, X: torch.Tensor) -> tuple[np.ndarray, np.ndarra
 
 
 def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequence[Sequence[int]],
-                steps: int = 1000, lr: float = 1e-3, weight_decay: float = 1e-6, *, optimizer: str = "adamw",
-                betas: tuple[float, float] = (0.9, 0.999), batch_size: int | None = None, n_records: int = 60,
-                snapshots: Sequence[int] = (),
-                ref: UFMReference | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
-                generator: torch.Generator | None = None, num_threads: int | None = 1,
-                progress: bool = True) -> GeometryHistory:
+                optimizer: str | Optimizer = "adamw", lr: float = 1e-3, steps: int = 1000, *,
+                weight_decay: float = 1e-6, betas: tuple[float, float] = (0.9, 0.999), batch_size: int | None = None,
+                n_records: int = 60, snapshots: Sequence[int] = (), ref: GeometryReference | None = None,
+                extra: Mapping[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+                device: str = "cpu", dtype: torch.dtype = torch.float32, generator: torch.Generator | None = None,
+                num_threads: int | None = 1, progress: bool = False) -> GeometryHistory:
     """Train a network on the NTP loss over distinct contexts, ``CE = −Σ_j π̂_j Σ_z p̂_{j,z} log softmax_z(W h_j)``.
 
-    Full batch by default (``batch_size`` contexts drawn per step from ``generator``, the loss reweighted to stay
-    unbiased, otherwise); ``optimizer`` ``"adamw"`` (weight decay decoupled, as in Z24) or ``"sgd"``.  Records
-    :func:`~ntpbook_lib.ufm.geometry_metrics` of ``(W, H)`` on a log-spaced schedule and ``(W, H)`` at
-    ``snapshots``.  ``num_threads`` sets torch's and BLAS's CPU threads during training (1 is fastest on these
-    small problems, and by far when cores are shared) and restores them afterwards; ``None`` leaves them alone.
-    The model is moved to ``device`` and ``dtype`` in place.
+    The library's one training loop (:func:`ntpbook_lib.loop.recorded_loop`) records
+    :func:`~ntpbook_lib.geometry.geometry_metrics` of ``(W, H)`` on a log-spaced schedule and ``(W, H)`` at
+    ``snapshots``.  The model is moved to ``device`` and ``dtype`` in place.
+
+    Parameters
+    ----------
+    model : NTPNetwork
+        A :class:`TinyTransformer`, :class:`ContextMLP` or :class:`ContextLSTM` with output size V.
+    data : NTPData
+        The training data.
+    contexts : array_like
+        m×t token ids, one row per distinct context of ``data``.
+    optimizer : str or callable, optional
+        ``"adamw"`` (weight decay decoupled, as in Z24), ``"adam"``, ``"gd"`` (alias ``"sgd"``), ``"ngd"``
+        (weight decay added to the gradient), or any factory ``f(params, lr) -> torch.optim.Optimizer``.
+    lr : float, optional
+        The learning rate.
+    steps : int, optional
+        The number of steps.
+    weight_decay : float, optional
+        Passed to the named optimizers.
+    betas : tuple of float, optional
+        Adam's ``(β₁, β₂)``.
+    batch_size : int, optional
+        With it, each step uses ``batch_size`` contexts drawn from ``generator``, the loss reweighted to stay
+        unbiased; full batch without.
+    n_records : int, optional
+        About this many log-spaced steps are recorded.
+    snapshots : sequence of int, optional
+        Steps at which ``(W, H)`` is kept.
+    ref : GeometryReference, optional
+        :func:`~ntpbook_lib.geometry.ufm_reference` ``(data)``, computed when not given.
+    extra : mapping of str to callable, optional
+        Further metrics ``f(W, H) -> float`` of the decoder and the context embeddings (float64 NumPy, V×d and
+        d×m), recorded at the same steps into ``history.extra[name]``.
+    device : str, optional
+        The torch device.
+    dtype : torch.dtype, optional
+        The precision of the model.
+    generator : torch.Generator, optional
+        Draws the minibatches (seed 0 when not given).
+    num_threads : int or None, optional
+        torch's and BLAS's CPU threads during training (1 is fastest on these small problems, and by far when
+        cores are shared), restored afterwards; ``None`` leaves them alone.
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    GeometryHistory
+        The recorded metrics, snapshots, extra values, final ``(W, H)`` and the loop's time.
     """
     X_np = _check_inputs(model, data, contexts)
     steps = check_int(steps, "steps", minimum=1, maximum=2**62)
     lr = check_real(lr, "lr", positive=True)
     weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
-    optimizer = check_choice(optimizer, "optimizer", ("adamw", "sgd"))
+    legacy_sgd = optimizer == "sgd"
+    optimizer = check_optimizer(optimizer, ("adamw", "adam", "gd", "ngd"), "optimizer", aliases={"sgd": "gd"})
     betas = check_betas(betas)
     m = data.m
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1, maximum=m)
     n_records = check_int(n_records, "n_records", minimum=1)
+    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
     snapshots = check_ints(snapshots, "snapshots", minimum=0)
     if any(s > steps for s in snapshots):
         raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
-    if ref is not None and not isinstance(ref, UFMReference):
-        raise TypeError(f"ref must be a UFMReference (from ufm_reference), got {type(ref).__name__}")
+    if ref is not None:
+        check_reference(ref, data)
+    extra = check_extra(extra)
     device, dtype = check_device(device), check_dtype(dtype)
     top = float(torch.finfo(dtype).max)
     if lr > top or lr * weight_decay > top:
@@ -284,40 +331,16 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
         num_threads = check_int(num_threads, "num_threads", minimum=1, maximum=MAX_THREADS)
     progress = check_bool(progress, "progress")
     ref = ufm_reference(data) if ref is None else ref
-    if ref.L_mm.shape != (data.V, data.m):
-        raise ValueError(f"ref was made for data of shape {ref.L_mm.shape}, not V×m = ({data.V}, {data.m})")
     with cpu_threads(num_threads):
         model.to(device=device, dtype=dtype)
         kw = dict(dtype=dtype, device=device)
         X = torch.as_tensor(X_np, device=device)
         PT, pi = torch.tensor(data.P.T, **kw), torch.tensor(data.pi, **kw)  # m×V targets, (m,) weights
-        params = list(model.parameters())
-        if optimizer == "adamw":
-            opt = torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay)
-        elif optimizer == "sgd":
-            opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
-        else:
-            raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {optimizer!r}")
+        opt, name = make_optimizer(optimizer, list(model.parameters()), lr, betas=betas, weight_decay=weight_decay)
+        name = "sgd" if legacy_sgd else name
         gen = generator if generator is not None else torch.Generator(device=device).manual_seed(0)
-        record, snaps = log_schedule(steps, n_records), {int(s) for s in snapshots}
-        rows, saved, r = [], {}, 0
-        it = range(steps + 1)
-        if progress:
-            from tqdm.auto import tqdm
 
-            it = tqdm(it, desc=f"{type(model).__name__} {optimizer}", mininterval=1.0)
-        t0 = time.perf_counter()
-        for k in it:
-            if k == record[r] or k in snaps:
-                model.eval()
-                W, H = _snapshot(model, X)
-                if k in snaps:
-                    saved[k] = (W, H)
-                if k == record[r]:
-                    rows.append(geometry_metrics(W, H, data, ref))
-                    r += 1
-            if k == steps:
-                break
+        def step(k: int) -> None:
             model.train()
             if batch_size is None:
                 logq = torch.log_softmax(model(X), dim=1)
@@ -329,6 +352,13 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        seconds = time.perf_counter() - t0
-        W, H = _snapshot(model, X)
-    return GeometryHistory.from_records(f"{type(model).__name__} {optimizer}", record, rows, W, H, saved, seconds)
+
+        def state(k: int) -> tuple[np.ndarray, np.ndarray]:
+            model.eval()
+            return _snapshot(model, X)
+
+        run = recorded_loop(step, state, lambda W, H: geometry_record(W, H, data, ref), steps=steps,
+                            record=schedule(steps, n_records), snapshots=snapshots, extra=extra,
+                            progress=progress, desc=f"{type(model).__name__} {name}")
+    return GeometryHistory.from_records(f"{type(model).__name__} {name}", run.steps, run.rows, *run.state,
+                                        run.snapshots, run.seconds, run.extra)

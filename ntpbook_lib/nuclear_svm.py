@@ -27,7 +27,16 @@ import numpy as np
 
 from .acceleration import anderson_iterates
 from .data import NTPData
-from .svm import _project_columns, _spread_and_margin
+from .numerics import (
+    center_on_support,
+    embedding_scale,
+    nuclear_norm,
+    polar,
+    project_columns,
+    spectral_norm,
+    spread_and_margin,
+    svt_gram,
+)
 from .validation import (
     check_array,
     check_bool,
@@ -37,7 +46,6 @@ from .validation import (
     check_memory,
     check_real,
     check_support,
-    embedding_scale,
 )
 
 __all__ = [
@@ -81,9 +89,7 @@ def logits_in(data: NTPData) -> np.ndarray:
 def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
     """``P_𝓕(L)`` (Z24 §4.4): per column, the in-support entries minus their mean; 0 off the support."""
     S = _support_of(data_or_S) > 0
-    L = check_array(L, "L", shape=S.shape)
-    mean = np.where(S, L, 0.0).sum(axis=0) / S.sum(axis=0)
-    return np.where(S, L - mean, 0.0)
+    return center_on_support(check_array(L, "L", shape=S.shape), S)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
@@ -132,67 +138,28 @@ def _project_feasible(X: np.ndarray, S: np.ndarray, n_in: np.ndarray, b: np.ndar
     return np.where(S, a, np.minimum(X, a - b))
 
 
-def _polar(M: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(U Vᵀ, ‖M‖_*)`` from the compact SVD of M, over singular values above rounding."""
-    U, s, Vt = np.linalg.svd(M, full_matrices=False)
-    r = int(np.sum(s > s[0] * max(M.shape) * np.finfo(float).eps)) if s.size and s[0] > 0 else 0
-    return U[:, :r] @ Vt[:r], float(s.sum())
-
-
-def _svt(Y: np.ndarray, tau: float) -> tuple[np.ndarray, float]:
-    """Singular-value thresholding ``prox_{τ‖·‖_*}(Y)`` and the nuclear norm of the result."""
-    U, s, Vt = np.linalg.svd(Y, full_matrices=False)
-    s = np.maximum(s - tau, 0.0)
-    r = int(np.count_nonzero(s))
-    return (U[:, :r] * s[:r]) @ Vt[:r], float(s.sum())
-
-
-def _svt_gram(Y: np.ndarray, tau: float) -> np.ndarray:
-    """``prox_{τ‖·‖_*}(Y)`` from the eigendecomposition of the smaller Gram matrix.
-
-    With ``Y Yᵀ = U diag(σ²) Uᵀ`` (Y wide; else transpose), ``prox(Y) = U diag((1 − τ/σ)₊) Uᵀ Y``: one
-    ``V×V`` eigendecomposition and two products instead of a full SVD of ``Y``.
-    """
-    tall = Y.shape[0] > Y.shape[1]
-    Z = Y.T if tall else Y
-    w, U = np.linalg.eigh(Z @ Z.T)
-    s = np.sqrt(np.maximum(w, 0.0))
-    keep = s > tau
-    Uk = U[:, keep]
-    X = ((Uk * (1.0 - tau / s[keep])) @ Uk.T) @ Z
-    return X.T if tall else X
-
-
-def _spectral_norm(C: np.ndarray) -> float:
-    """``‖C‖_op`` from the largest eigenvalue of the smaller Gram matrix (relative error of order eps)."""
-    Z = C if C.shape[0] <= C.shape[1] else C.T
-    return float(np.sqrt(max(np.linalg.eigvalsh(Z @ Z.T)[-1], 0.0)))
-
-
 def _dual_point(G: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
     """A dual-feasible point from a candidate G: project onto the cone, then scale into the unit spectral ball."""
-    C = _project_columns(G, off, n_in)
-    return C / max(1.0, _spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
+    C = project_columns(G, off, n_in)
+    return C / max(1.0, spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
 
 
 class _NumpyOps:
-    """The array operations of :func:`_admm` in NumPy (float64, CPU)."""
+    """The array operations of :func:`_admm_nuclear` in NumPy (float64, CPU)."""
 
     project_feasible = staticmethod(_project_feasible)
-    svt = staticmethod(_svt_gram)
-    polar = staticmethod(_polar)
+    svt = staticmethod(svt_gram)
+    polar = staticmethod(polar)
     dual_point = staticmethod(_dual_point)
 
-    @staticmethod
-    def nuclear_norm(L: np.ndarray) -> float:
-        return float(np.linalg.svd(L, compute_uv=False).sum())
+    nuclear_norm = staticmethod(nuclear_norm)
 
     @staticmethod
     def norm(X: np.ndarray) -> float:
         return float(np.linalg.norm(X))
 
 
-def _admm(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops=_NumpyOps):
+def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, ops=_NumpyOps):
     """ADMM on ``min ‖X‖_* + ι(L ∈ feasible)`` s.t. ``X = L``, margins ``b_j`` per column, with Anderson acceleration.
 
     ADMM is the Douglas–Rachford fixed-point iteration ``z ↦ T(z) = z + prox(2Π(z) − z) − Π(z)`` (Π the
@@ -242,7 +209,7 @@ def _admm(S, b, tol: float, max_iter: int, check_every: int, memory: int = 8, op
 
 
 def _torch_ops(device: str):
-    """The array operations of :func:`_admm` in torch (float64) on ``device``: the same steps as NumPy's."""
+    """The array operations of :func:`_admm_nuclear` in torch (float64) on ``device``: the same steps as NumPy's."""
     import torch
 
     def project_feasible(X, S, n_in, b):
@@ -276,7 +243,7 @@ def _torch_ops(device: str):
         r = int((s > s[0] * max(M.shape) * torch.finfo(M.dtype).eps).sum()) if s.numel() and s[0] > 0 else 0
         return U[:, :r] @ Vt[:r], float(s.sum())
 
-    def project_columns(Y, off, n_in):  # svm._project_columns, the same Newton passes
+    def project_columns(Y, off, n_in):  # numerics.project_columns, the same Newton passes
         insum = torch.where(off, 0.0, Y).sum(0)
         nu = torch.minimum(insum / n_in, torch.where(off, Y, torch.inf).min(0).values)
         below = torch.zeros_like(off)
@@ -336,17 +303,17 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     uniq, inverse, counts = _merge_equal_columns(S)
     b = np.sqrt(counts.astype(np.float64))
     if device is None:
-        M, Cu, primal, dual, iters, proxy = _admm(uniq, b, tol, max_iter, check_every)
+        M, Cu, primal, dual, iters, proxy = _admm_nuclear(uniq, b, tol, max_iter, check_every)
     else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
         ops = _torch_ops(device)
-        M, Cu, primal, dual, iters, proxy = _admm(ops.tensor(uniq), ops.tensor(b), tol, max_iter, check_every,
-                                                  ops=ops)
+        M, Cu, primal, dual, iters, proxy = _admm_nuclear(ops.tensor(uniq), ops.tensor(b), tol, max_iter,
+                                                          check_every, ops=ops)
         M, Cu = M.cpu().numpy(), Cu.cpu().numpy()
     L = (M / b).T[inverse].T  # gathering rows of the transpose: contiguous copies
     if not return_info:
         return L
     C = (Cu / b).T[inverse].T
-    eq, margin, _ = _spread_and_margin(M / b, uniq == 0)  # equal columns: the same spread and margin
+    eq, margin, _ = spread_and_margin(M / b, uniq == 0)  # equal columns: the same spread and margin
     gap = (primal - dual) / primal
     info = NTPSVMStarInfo(C, primal, dual, gap, eq, max(0.0, 1.0 - margin), iters, int(uniq.shape[1]), proxy,
                           gap <= tol)
@@ -369,7 +336,7 @@ class Certificate:
 def certificate(S: np.ndarray) -> Certificate:
     """The sign test of Z24 Prop. 3 (sufficient for ``L^mm = S̃``)."""
     S = check_support(S)
-    A, _ = _polar(centered_support(S))
+    A, _ = polar(centered_support(S))
     worst = float(np.max(A[S == 0]))
     return Certificate(worst < 0, A, worst)
 

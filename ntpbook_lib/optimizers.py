@@ -201,7 +201,7 @@ class MinibatchHistory:
     """Metrics of :func:`train_minibatch` at the recorded steps (``extra`` by name), and the final decoder."""
 
     steps: np.ndarray
-    excess: np.ndarray
+    excess: np.ndarray  # CE(W_k H) − H on the full data
     extra: dict[str, np.ndarray]
     W: np.ndarray
 
@@ -211,21 +211,25 @@ def train_minibatch(data: NTPData, H: np.ndarray, factory: Callable, lr: float, 
                     extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
                     n_records: int = 40) -> MinibatchHistory:
     """Train the decoder W (from zero) on ``CE(W H)`` with mini-batches of ``batch_size`` samples ``(j, z)``
-    drawn i.i.d. from ``π̂_j p̂_{j,z}`` (``None``: the full batch, the exact gradient), recording ``extra``.
+    drawn i.i.d. from ``π̂_j p̂_{j,z}`` (``None``: the full batch, as :func:`ntpbook_lib.train_linear`),
+    recording ``extra`` through the library's training loop (:func:`ntpbook_lib.loop.recorded_loop`).
 
     The batch gradient is ``(softmax(W H) diag(n) − N) Hᵀ / B`` with ``N`` the V×m counts of the batch and
     ``n`` its context counts: per-sample (``batch_size=1``) Adam is Baek, Song & Yun's incremental regime.
     """
+    from .loop import check_extra, recorded_loop
     from .loss import ce_decomposition
-    from .training import _softmax_minus_P, log_schedule, small_problem_threads
+    from .numerics import softmax_minus_P
+    from .runtime import schedule, small_problem_threads
 
     H = check_embeddings(data, H)
     lr = check_real(lr, "lr", positive=True)
     steps = check_int(steps, "steps", minimum=1)
+    n_records = check_int(n_records, "n_records", minimum=1)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         rng = check_rng(rng)
-    extra = dict(extra or {})
+    extra = check_extra(extra)
     V, d, m = data.V, H.shape[0], data.m
     joint = (data.P * data.pi).ravel()
     joint = joint / joint.sum()
@@ -234,24 +238,16 @@ def train_minibatch(data: NTPData, H: np.ndarray, factory: Callable, lr: float, 
     Ht, P, pi = torch.tensor(H, **kw), torch.tensor(data.P, **kw), torch.tensor(data.pi, **kw)
     insupp = torch.tensor(data.S > 0)
     opt = factory([W], lr)
-    record = log_schedule(steps, n_records)
-    rows, ex, r = [], [], 0
+
+    def step(k: int) -> None:
+        if batch_size is None:
+            W.grad = (softmax_minus_P(W @ Ht, P, insupp) * pi) @ Ht.T
+        else:
+            N = torch.tensor(rng.multinomial(batch_size, joint).reshape(V, m).astype(np.float64))
+            W.grad = (torch.softmax(W @ Ht, dim=0) * N.sum(dim=0) - N) @ Ht.T / batch_size
+        opt.step()
+
     with torch.no_grad(), small_problem_threads("cpu", V * d * m):
-        for k in range(steps + 1):
-            if k == record[r]:
-                Wn = W.numpy().copy()
-                ex.append(ce_decomposition(Wn @ H, data).excess)
-                rows.append([f(Wn) for f in extra.values()])
-                r += 1
-            if k == steps:
-                break
-            if batch_size is None:
-                G = (_softmax_minus_P(W @ Ht, P, insupp) * pi) @ Ht.T
-            else:
-                N = torch.tensor(rng.multinomial(batch_size, joint).reshape(V, m).astype(np.float64))
-                Q = torch.softmax(W @ Ht, dim=0)
-                G = (Q * N.sum(dim=0) - N) @ Ht.T / batch_size
-            W.grad = G
-            opt.step()
-    cols = np.array(rows).T if extra else np.zeros((0, len(record)))
-    return MinibatchHistory(record, np.array(ex), {n: c for n, c in zip(extra, cols)}, W.numpy().copy())
+        run = recorded_loop(step, lambda k: (W.numpy().copy(),), lambda Wn: ce_decomposition(Wn @ H, data).excess,
+                            steps=steps, record=schedule(steps, n_records), extra=extra)
+    return MinibatchHistory(run.steps, np.array(run.rows), run.extra, run.state[0])

@@ -18,7 +18,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from .data import NTPData
 from .loss import ce_decomposition, ce_loss, log_softmax
-from .training import Reference, alignment, implicit_bias_reference
+from .training import ImplicitBiasReference, alignment, implicit_bias_reference
 from .validation import check_array, check_bool, check_decoder, check_embeddings, check_real, check_strictly_monotone
 
 __all__ = ["ridge_solution", "regularization_path", "RegularizationPath", "genie_excess"]
@@ -95,7 +95,7 @@ class RegularizationPath:
     margin: np.ndarray
 
 
-def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: Reference | None = None,
+def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: ImplicitBiasReference | None = None,
                         rtol: float = 1e-9) -> RegularizationPath:
     """``Ŵ_B = argmin_{‖W‖≤B} CE(W H)`` for increasing B (T24 Thm 1): its direction tends to ``W^mm`` and
     its projection on F to ``W*``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``."""
@@ -132,7 +132,7 @@ def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: Re
     return RegularizationPath(radii, np.array(mus), np.array(Ws), **cols)
 
 
-def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: Reference | None = None
+def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasReference | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """The genie point ``W* + R·W^mm`` of T24 Thm 1's proof: its excess loss, the bound ``C e^{−R}``, and C.
 

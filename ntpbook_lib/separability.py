@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .data import NTPData
+from .numerics import embedding_scale, ntp_margin_of_logits, rescale
 from .validation import (
     check_bool,
     check_data,
@@ -28,8 +29,6 @@ from .validation import (
     check_memory,
     check_real,
     check_rng,
-    embedding_scale,
-    rescale,
 )
 
 __all__ = [
@@ -46,10 +45,13 @@ __all__ = [
     "separability_phase_transition",
     "PhaseTransition",
     "cover_probability",
+    "in_support_pairs",
+    "margin_pairs",
+    "require_margin_constraints",
 ]
 
 
-def _in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(j, z, a) for z ∈ S_j other than the anchor a = min S_j: the S_j − 1 independent equations of context j."""
     js, zs, anchors = [], [], []
     for j, s in enumerate(data.supports):
@@ -59,7 +61,7 @@ def _in_support_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tuple(np.concatenate(x).astype(np.int64) for x in (js, zs, anchors))  # type: ignore[return-value]
 
 
-def _margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(j, a, v) for every out-of-support v ∉ S_j, with the anchor a = min S_j (enough under (6a))."""
     S = data.S > 0
     j, v = np.nonzero(~S.T)
@@ -67,7 +69,7 @@ def _margin_pairs(data: NTPData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return j.astype(np.int64), anchors[j], v.astype(np.int64)
 
 
-def _require_margin_constraints(data: NTPData) -> None:
+def require_margin_constraints(data: NTPData) -> None:
     check_data(data)
     if np.all(data.support_sizes == data.V):
         raise ValueError("every context is supported on the whole vocabulary: there are no out-of-support "
@@ -89,7 +91,7 @@ class DataSubspace:
         self.scale = embedding_scale(self.H)
         self._Hn = self.H / self.scale if self.scale > 0 else self.H
         self.V, self.d = data.V, self.H.shape[0]
-        self.j, self.z, self.a = _in_support_pairs(data)
+        self.j, self.z, self.a = in_support_pairs(data)
         K = self._Hn.T @ self._Hn
         z, a = self.z, self.a
         # ⟨(e_z − e_a)h_jᵀ, (e_z' − e_a')h_kᵀ⟩ = ([z=z'] − [z=a'] − [a=z'] + [a=a']) · h_jᵀh_k
@@ -231,18 +233,14 @@ def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8) -> Compatibil
 
 def ntp_margin(W: np.ndarray, data: NTPData, H: np.ndarray) -> float:
     """The NTP margin ``min_{j, z∈S_j, v∉S_j} (e_z − e_v)ᵀ W h_j`` (T24 §4; positive iff (6b) holds up to scale)."""
-    _require_margin_constraints(data)
+    require_margin_constraints(data)
     H = check_embeddings(data, H)
     W = check_decoder(W, data, H)
     with np.errstate(over="ignore", invalid="ignore"):
         L = W @ H
     if not np.all(np.isfinite(L)):
         raise ValueError("the logits W H overflow float64: rescale W or H")
-    S = data.S > 0
-    lowest_in = np.where(S, L, np.inf).min(axis=0)
-    highest_out = np.where(S, -np.inf, L).max(axis=0)
-    with np.errstate(over="ignore"):
-        margin = float(np.min(lowest_in - highest_out))
+    margin = ntp_margin_of_logits(L, data.S > 0)
     if not np.isfinite(margin):
         raise ValueError("the NTP margin of W overflows float64: rescale W or H")
     return margin
@@ -281,7 +279,7 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
     LP (maximise ``t`` with margins ``≥ t`` and ``|Y| ≤ 1``) yields a Farkas certificate: weights ``λ ≥ 0`` on
     the lifted points ``(e_a − e_v) h_jᵀ`` whose combination lies in F.
     """
-    _require_margin_constraints(data)
+    require_margin_constraints(data)
     H_in = check_embeddings(data, H)
     explain = check_bool(explain, "explain")
     scale = embedding_scale(H_in)
@@ -292,8 +290,8 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True) -> Separabi
     r = int(np.sum(sig > 1e-12 * sig.max(initial=0.0)))
     U, sig, B = U[:, :r], sig[:r], Vt[:r].T  # B = V_r (m×r)
     V = data.V
-    je, ze, ae = _in_support_pairs(data)
-    jm, am, vm = _margin_pairs(data)
+    je, ze, ae = in_support_pairs(data)
+    jm, am, vm = margin_pairs(data)
     A_eq = _logit_constraint_rows(je, ze, ae, B, V)
     D = _logit_constraint_rows(jm, am, vm, B, V)
     n_y = V * r
@@ -380,7 +378,7 @@ def lifted_points(data: NTPData, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     j, z, v = (np.concatenate(x).astype(np.int64) for x in (j, z, v))
     eye = np.eye(data.V)
     points = (eye[z] - eye[v])[:, :, None] * H.T[j][:, None, :]
-    je, ze, ae = _in_support_pairs(data)
+    je, ze, ae = in_support_pairs(data)
     spans = (eye[ze] - eye[ae])[:, :, None] * H.T[je][:, None, :]
     return points, spans
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from .acceleration import anderson_iterates
 from .data import NTPData
-from .separability import _require_margin_constraints, is_separable
-from .validation import check_bool, check_choice, check_embeddings, check_int, check_real, embedding_scale, rescale
+from .numerics import embedding_scale, project_columns, rescale, spread_and_margin
+from .separability import is_separable, require_margin_constraints
+from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
 
 __all__ = ["ntp_svm", "NTPSVMInfo", "svm_residuals"]
 
@@ -45,37 +46,9 @@ class NTPSVMInfo:
     converged: bool
 
 
-def _project_columns(Y: np.ndarray, off: np.ndarray, n_in: np.ndarray) -> np.ndarray:
-    """Project each column of Y onto {c : 1ᵀc = 0, c[v] ≤ 0 for off-support v}.
-
-    The projection is ``c = y − ν`` on the support and ``min(y − ν, 0)`` off it; ``ν`` is the root of the
-    concave, decreasing, piecewise-linear ``φ(ν) = Σ_S (y − ν) + Σ_off min(y − ν, 0)``.  Newton's method from
-    ``ν₀ = min(mean_S y, min_off y)`` (where φ ≥ 0) solves φ = 0 on the current linear piece; after one
-    overshoot it moves monotonically back through the breakpoints and stops when the piece no longer changes.
-    """
-    insum = np.where(off, 0.0, Y).sum(axis=0)
-    nu = np.minimum(insum / n_in, np.where(off, Y, np.inf).min(axis=0))
-    below = np.zeros_like(off)
-    for _ in range(Y.shape[0] + 2):
-        below_new = off & (Y < nu)
-        if _ and np.array_equal(below_new, below):
-            break
-        below = below_new
-        nu = (insum + np.where(below, Y, 0.0).sum(axis=0)) / (n_in + below.sum(axis=0))  # Newton = exact on a piece
-    return np.where(off, np.minimum(Y - nu, 0.0), Y - nu)
-
-
-def _spread_and_margin(L: np.ndarray, off: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(largest in-support spread max − min, smallest in-minus-out margin, per-column in-support minima) of logits."""
-    inL = np.where(off, np.nan, L)
-    top, low = np.nanmax(inL, axis=0), np.nanmin(inL, axis=0)
-    out_max = np.where(off, L, -np.inf).max(axis=0)
-    return float(np.max(top - low)), float(np.min(low - out_max)), low
-
-
 def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
     """(equality violation, margin violation, complementarity) of logits ``L = C K`` for the NTP-SVM."""
-    spread, margin, low = _spread_and_margin(L, off)
+    spread, margin, low = spread_and_margin(L, off)
     eq = spread / max(float(np.abs(L).max()), 1.0)
     slack = np.where(off, low[None, :] - L - 1.0, 0.0)  # margin of each off-support pair minus 1
     obj = max(float(np.sum(C * L)) / 2, 1e-300)
@@ -130,7 +103,7 @@ def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.nda
     X = np.zeros(off.shape)
     Y, t, it = X.copy(), 1.0, 0
     for it in range(1, max_iter + 1):
-        X_new = _project_columns(Y - step * (Y @ Ks + lin), off, n_in)
+        X_new = project_columns(Y - step * (Y @ Ks + lin), off, n_in)
         if np.sum((Y - X_new) * (X_new - X)) > 0:  # momentum points uphill: restart (O'Donoghue & Candès)
             X, Y, t = X_new, X_new, 1.0
         else:
@@ -143,7 +116,7 @@ def _fista(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.nda
     return X * dscale, it
 
 
-def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.ndarray, dscale: np.ndarray,
+def _admm_dual(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.ndarray, dscale: np.ndarray,
           ev: np.ndarray, memory: int = 8) -> tuple[np.ndarray, int]:
     """ADMM on the dual, split as ``C = D`` between the quadratic and the column cones, Anderson-accelerated.
 
@@ -162,7 +135,7 @@ def _admm(K: np.ndarray, off: np.ndarray, tol: float, max_iter: int, Ks: np.ndar
     factor = cho_factor(Ks + rho * np.eye(K.shape[0]))
 
     def step(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        D = _project_columns(z, off, n_in)
+        D = project_columns(z, off, n_in)
         X = cho_solve(factor, (rho * (2.0 * D - z) - lin).T, check_finite=False).T
         return z + X - D, D
 
@@ -210,7 +183,7 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     return_info = check_bool(return_info, "return_info")
-    _require_margin_constraints(data)
+    require_margin_constraints(data)
     H = check_embeddings(data, H)
     scale = embedding_scale(H)
     if scale not in (0.0, 1.0):  # W^mm(cH) = W^mm(H)/c: solve at unit scale, where every tolerance is relative
@@ -247,7 +220,7 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
         if C is None and method == "active-set":
             raise RuntimeError("the active-set method did not settle; use method='fista'")
     if C is None and (method == "admm" or (method == "auto" and full_rank)):
-        C, it = _admm(K, off, tol, max_iter, Ks, dscale, ev)
+        C, it = _admm_dual(K, off, tol, max_iter, Ks, dscale, ev)
         used = "admm"
     if C is None:
         C, it = _fista(K, off, tol, max_iter, Ks, dscale, ev[-1])

@@ -10,18 +10,19 @@ normalised GD or Adam in torch and records the quantities of T24 Figs 3–5 on a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from .data import NTPData
-from .loss import ce_decomposition
-from .separability import DataSubspace, is_compatible, is_separable, ntp_margin
+from .loss import kl_terms
+from .loop import Optimizer, check_extra, check_optimizer, make_optimizer, recorded_loop
+from .numerics import cosine, frobenius_norm, ntp_margin_of_logits, softmax_minus_P
+from .runtime import cpu_threads, log_schedule, schedule, small_problem_threads
+from .separability import DataSubspace, is_compatible, is_separable
 from .svm import ntp_svm
 from .validation import (
     check_array,
@@ -36,14 +37,13 @@ from .validation import (
     check_memory,
     check_real,
     check_rng,
-    frobenius_norm,
 )
 
 __all__ = [
     "cpu_threads",
     "small_problem_threads",
     "log_schedule",
-    "Reference",
+    "ImplicitBiasReference",
     "implicit_bias_reference",
     "Alignment",
     "alignment",
@@ -54,52 +54,7 @@ __all__ = [
 ]
 
 
-SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torch thread is faster
-MAX_THREADS = 1024  # more threads than any CPU offers would only cost memory and start-up time
-
-
-def cpu_threads(n: int | None) -> AbstractContextManager[None]:
-    """Run torch and the BLAS library on ``n`` CPU threads inside the block (``None``: as they are), then restore."""
-    if n is not None:
-        n = check_int(n, "n (the number of threads, a positive integer)", minimum=1, maximum=MAX_THREADS)
-    return _threads(n)
-
-
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        with threadpool_limits(int(n), user_api="blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def small_problem_threads(device: str | torch.device, work: int):
-    """:func:`cpu_threads` ``(1)`` for a CPU problem of at most ``SMALL_PROBLEM`` multiply-adds per product.
-
-    Many small steps (T24's and Z24's problems are ``V·d·m`` ≲ 10^6) are dominated by thread synchronisation,
-    which stalls badly when the cores are shared with other work: 3000 GD steps of T24's synthetic problem
-    take about 0.5 s on one thread and 10–15 s on two threads of a busy 2-core machine.
-    """
-    device = check_device(device)
-    work = check_real(work, "work", nonnegative=True)
-    return cpu_threads(1 if torch.device(device).type == "cpu" and work <= SMALL_PROBLEM else None)
-
-
-def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
-    """About ``n_records`` distinct step indices in 0..steps, spaced evenly on a log scale."""
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
-    return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64)])
-
-
-class Reference(NamedTuple):
+class ImplicitBiasReference(NamedTuple):
     """The two limits of T24 Thm 2: ``W*`` (in F) and ``W^mm`` (in ``F^⊥``; None if not NTP-separable)."""
 
     W_star: np.ndarray
@@ -108,13 +63,27 @@ class Reference(NamedTuple):
     compatible: bool
 
 
-def implicit_bias_reference(data: NTPData, H: np.ndarray) -> Reference:
-    """``W*`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`."""
+def implicit_bias_reference(data: NTPData, H: np.ndarray) -> ImplicitBiasReference:
+    """``W*`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`.
+
+    Parameters
+    ----------
+    data : NTPData
+        The training data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+
+    Returns
+    -------
+    ImplicitBiasReference
+        ``W_star``, ``W_mm`` (None when the data is not NTP-separable), the subspace ``F`` and whether the data
+        is NTP_H-compatible.
+    """
     H = check_embeddings(data, H)
     F = DataSubspace(data, H)
     comp = is_compatible(data, H)
     sep = bool(is_separable(data, H, explain=False)) if np.any(data.support_sizes < data.V) else False
-    return Reference(comp.W, ntp_svm(data, H) if sep else None, F, bool(comp))
+    return ImplicitBiasReference(comp.W, ntp_svm(data, H) if sep else None, F, bool(comp))
 
 
 class Alignment(NamedTuple):
@@ -128,31 +97,59 @@ class Alignment(NamedTuple):
     margin: float  # normalised NTP margin ntp_margin(W)/‖W‖_F
 
 
-def _cos(A: np.ndarray, B: np.ndarray) -> float:
-    na, nb = frobenius_norm(A), frobenius_norm(B)
-    return float(np.sum((A / na) * (B / nb))) if na > 0 and nb > 0 else float("nan")
+def _check_reference(ref: object) -> None:
+    if not isinstance(ref, ImplicitBiasReference):
+        raise TypeError(f"ref must be an ImplicitBiasReference (from implicit_bias_reference), "
+                        f"got {type(ref).__name__}")
 
 
-def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Alignment:
-    """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W*`` (T24 Thm 2, Figs 3–5)."""
+def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: ImplicitBiasReference) -> Alignment:
+    """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W*`` (T24 Thm 2, Figs 3–5).
+
+    Parameters
+    ----------
+    W : numpy.ndarray
+        A decoder, V×d.
+    data : NTPData
+        The training data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    ref : ImplicitBiasReference
+        From :func:`implicit_bias_reference` ``(data, H)``.
+
+    Returns
+    -------
+    Alignment
+        The six quantities (nan where a limit does not exist).
+    """
     H = check_embeddings(data, H)
     W = check_decoder(W, data, H)
-    if not isinstance(ref, Reference):
-        raise TypeError(f"ref must be a Reference (from implicit_bias_reference), got {type(ref).__name__}")
+    _check_reference(ref)
+    return _alignment(W, data, H, ref)
+
+
+def _alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: ImplicitBiasReference) -> Alignment:
+    """:func:`alignment` for checked arguments (the kernel the training loop calls)."""
     with np.errstate(over="ignore", invalid="ignore"):
         L = W @ H
     if not np.all(np.isfinite(L)):
         raise ValueError("the logits W H overflow float64: rescale W or H")
-    dec = ce_decomposition(L, data)
+    excess = float(data.pi @ kl_terms(L, data))
     norm = frobenius_norm(W)
     has_mm = ref.W_mm is not None
+    margin = float("nan")
+    if norm > 0 and np.any(data.support_sizes < data.V):
+        margin = ntp_margin_of_logits(L, data.S > 0)
+        if not np.isfinite(margin):
+            raise ValueError("the NTP margin of W overflows float64: rescale W or H")
+        margin /= norm
     return Alignment(
-        excess=dec.excess,
+        excess=excess,
         norm=norm,
-        cos_mm=_cos(W, ref.W_mm) if has_mm else float("nan"),
-        cos_shift_mm=_cos(W - ref.W_star, ref.W_mm) if has_mm else float("nan"),
+        cos_mm=cosine(W, ref.W_mm) if has_mm else float("nan"),
+        cos_shift_mm=cosine(W - ref.W_star, ref.W_mm) if has_mm else float("nan"),
         dist_F=frobenius_norm(ref.F.project(W) - ref.W_star) if ref.compatible else float("nan"),
-        margin=ntp_margin(W, data, H) / norm if norm > 0 and np.any(data.support_sizes < data.V) else float("nan"),
+        margin=margin,
     )
 
 
@@ -160,7 +157,7 @@ def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: Reference) -> Al
 class TrainHistory:
     """Metrics of :func:`train_linear` at the recorded steps, and the final decoder."""
 
-    method: str
+    method: str  # the optimizer's name
     lr: float
     steps: np.ndarray
     excess: np.ndarray
@@ -170,68 +167,109 @@ class TrainHistory:
     dist_F: np.ndarray
     margin: np.ndarray
     W: np.ndarray  # final W (NumPy, float64)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # train_linear's extra functions at the steps
+    seconds: float = float("nan")  # wall-clock time of the training loop, metrics included
 
     def final(self) -> Alignment:
         """The metrics at the last recorded step."""
         return Alignment(*(float(getattr(self, f)[-1]) for f in Alignment._fields))
 
 
-Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
+def _initial_decoder(init: str | np.ndarray, data: NTPData, H: np.ndarray, rng: np.random.Generator | None
+                     ) -> np.ndarray:
+    V, d = data.V, H.shape[0]
+    if isinstance(init, str):
+        if init == "zero":
+            return np.zeros((V, d))
+        if init == "lecun":
+            if rng is None:
+                raise ValueError("init='lecun' draws from rng: pass rng=np.random.default_rng(seed)")
+            return rng.standard_normal((V, d)) / np.sqrt(d)
+        raise ValueError(f"init must be 'zero', 'lecun' or an array, got {init!r}")
+    W0 = check_array(init, "init", finite=False).copy()
+    if W0.shape != (V, d):
+        raise ValueError(f"init must be V×d = ({V}, {d}), got shape {W0.shape}")
+    return check_decoder(W0, data, H, "init")
 
 
-def _softmax_minus_P(L: torch.Tensor, P: torch.Tensor, insupp: torch.Tensor) -> torch.Tensor:
-    """``softmax(L) − P``, exact even when the out-of-support mass ``ε_j`` is below rounding of 1.
-
-    In-support ``q_z = r_z (1 − ε_j)`` with ``r`` the softmax restricted to ``S_j``, so
-    ``q_z − p_z = (r_z − p_z) − r_z ε_j``; forming ``q_z − p_z`` directly would round ``q_z`` to ``p_z`` and
-    lose the push on the in-support logits once ``ε_j < 10^{-16}`` (then ``1ᵀ(q_j − p_j) ≠ 0``).
-    """
-    lse = torch.logsumexp(L, dim=0)
-    L_in = L.masked_fill(~insupp, -torch.inf)
-    r = torch.exp(L_in - torch.logsumexp(L_in, dim=0))
-    eps = torch.exp(torch.logsumexp(L.masked_fill(insupp, -torch.inf), dim=0) - lse)  # 0 if S_j = [V]
-    return (r - P) - r * eps + torch.exp(L - lse).masked_fill(insupp, 0.0)
+def _optimizer_argument(optimizer: str | Optimizer, method: str | Optimizer | None) -> tuple[object, str]:
+    """``optimizer``, or the value of the older keyword ``method`` when that is the one given."""
+    if method is None:
+        return optimizer, "optimizer"
+    return method, "method"
 
 
-def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", lr: float = 0.5,
+def train_linear(data: NTPData, H: np.ndarray, optimizer: str | Optimizer = "gd", lr: float = 0.5,
                  steps: int = 10_000, *, init: str | np.ndarray = "zero", rng: np.random.Generator | None = None,
                  betas: tuple[float, float] = (0.9, 0.99), n_records: int = 60,
-                 ref: Reference | None = None, dtype: torch.dtype = torch.float64, device: str = "cpu",
-                 progress: bool = False) -> TrainHistory:
+                 ref: ImplicitBiasReference | None = None,
+                 extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
+                 dtype: torch.dtype = torch.float64, device: str = "cpu", progress: bool = False,
+                 method: str | Optimizer | None = None) -> TrainHistory:
     """Full-batch training of the decoder W (V×d) on ``CE(W H)`` with fixed embeddings H (T24 §6, Figs 3–5).
 
-    ``method``: ``"gd"`` (``W ← W − η∇``), ``"ngd"`` (``W ← W − η∇/‖∇‖``), ``"adam"`` (``betas``), or any
-    ``f(params, lr) -> torch.optim.Optimizer``.  ``init``: ``"zero"``, ``"lecun"`` (i.i.d. ``N(0, 1/d)``,
-    drawn from ``rng``) or an array.  The gradient ``(softmax(W H) − P) diag(π̂) Hᵀ`` is formed in closed form
-    with a stable softmax, so runs of 10^6 steps stay finite while ``‖W‖`` diverges.
+    The gradient ``(softmax(W H) − P) diag(π̂) Hᵀ`` is formed in closed form with a stable softmax, so runs of
+    10^6 steps stay finite while ``‖W‖`` diverges.  The metrics of :func:`alignment` are recorded on a
+    log-spaced schedule by the library's one training loop (:func:`ntpbook_lib.loop.recorded_loop`).
+
+    Parameters
+    ----------
+    data : NTPData
+        The training data.
+    H : numpy.ndarray
+        Fixed context embeddings, d×m.
+    optimizer : str or callable, optional
+        ``"gd"`` (``W ← W − η∇``), ``"ngd"`` (``W ← W − η∇/‖∇‖``), ``"adam"`` (with ``betas``), or any factory
+        ``f(params, lr) -> torch.optim.Optimizer``; each step sets ``W.grad`` and calls its ``step()``.
+    lr : float, optional
+        The learning rate ``η``.
+    steps : int, optional
+        The number of steps.
+    init : str or numpy.ndarray, optional
+        ``"zero"``, ``"lecun"`` (i.i.d. ``N(0, 1/d)``, drawn from ``rng``) or a V×d array.
+    rng : numpy.random.Generator, optional
+        For ``init="lecun"``.
+    betas : tuple of float, optional
+        Adam's ``(β₁, β₂)``.
+    n_records : int, optional
+        About this many log-spaced steps are recorded.
+    ref : ImplicitBiasReference, optional
+        :func:`implicit_bias_reference` ``(data, H)``, computed when not given.
+    extra : mapping of str to callable, optional
+        Further metrics ``f(W) -> float`` of the current decoder (a float64 NumPy V×d array), recorded at the
+        same steps into ``history.extra[name]``.
+    dtype : torch.dtype, optional
+        The precision of the iterations.
+    device : str, optional
+        The torch device.
+    progress : bool, optional
+        Show a progress bar.
+    method : str or callable, optional
+        The former name of ``optimizer``, still accepted.
+
+    Returns
+    -------
+    TrainHistory
+        The recorded steps and metrics, ``extra``, the final ``W`` and the loop's time.
     """
+    optimizer, argname = _optimizer_argument(optimizer, method)
     H = check_embeddings(data, H)
     lr = check_real(lr, "lr", positive=True)
     steps = check_int(steps, "steps", minimum=1, maximum=2**62)
     n_records = check_int(n_records, "n_records", minimum=1)
+    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
     progress = check_bool(progress, "progress")
     betas = check_betas(betas)
     dtype = check_dtype(dtype)
     device = check_device(device)
+    optimizer = check_optimizer(optimizer, ("gd", "ngd", "adam"), argname)
+    extra = check_extra(extra)
     if rng is not None:
         rng = check_rng(rng)
-    if ref is not None and not isinstance(ref, Reference):
-        raise TypeError(f"ref must be a Reference (from implicit_bias_reference), got {type(ref).__name__}")
+    if ref is not None:
+        _check_reference(ref)
     V, d = data.V, H.shape[0]
-    if isinstance(init, str):
-        if init == "zero":
-            W0 = np.zeros((V, d))
-        elif init == "lecun":
-            if rng is None:
-                raise ValueError("init='lecun' draws from rng: pass rng=np.random.default_rng(seed)")
-            W0 = rng.standard_normal((V, d)) / np.sqrt(d)
-        else:
-            raise ValueError(f"init must be 'zero', 'lecun' or an array, got {init!r}")
-    else:
-        W0 = check_array(init, "init", finite=False).copy()
-        if W0.shape != (V, d):
-            raise ValueError(f"init must be V×d = ({V}, {d}), got shape {W0.shape}")
-        W0 = check_decoder(W0, data, H, "init")
+    W0 = _initial_decoder(init, data, H, rng)
     ref = implicit_bias_reference(data, H) if ref is None else ref
 
     kw = dict(dtype=dtype, device=device)
@@ -240,47 +278,30 @@ def train_linear(data: NTPData, H: np.ndarray, method: str | Optimizer = "gd", l
     P = torch.tensor(data.P, **kw)
     pi = torch.tensor(data.pi, **kw)
     insupp = torch.tensor(data.S > 0, device=device)
-    opt = None
-    if callable(method):
-        W.requires_grad_(False)
-        opt, name = method([W], lr), getattr(method, "__name__", "custom")
-    elif method == "adam":
-        opt, name = torch.optim.Adam([W], lr=lr, betas=betas), "adam"
-    elif isinstance(method, str) and method in ("gd", "ngd"):
-        name = method
-    else:
-        raise ValueError(f"method must be 'gd', 'ngd', 'adam' or an optimizer factory, got {method!r}")
+    opt, name = make_optimizer(optimizer, [W], lr, betas=betas)
 
-    record = log_schedule(steps, n_records)
-    rows, r = [], 0
-    it = range(steps + 1)
-    if progress:
-        from tqdm.auto import tqdm
+    def step(k: int) -> None:
+        W.grad = (softmax_minus_P(W @ Ht, P, insupp) * pi) @ Ht.T  # ∇_W CE(W H)
+        opt.step()
 
-        it = tqdm(it, desc=f"{name} (lr={lr:g})", mininterval=1.0)
+    def state(k: int) -> tuple[np.ndarray]:
+        if not bool(torch.isfinite(W).all()):
+            raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g} is too large "
+                             f"for this problem")
+        return (W.cpu().numpy().astype(np.float64),)
+
     with torch.no_grad(), small_problem_threads(device, V * d * data.m):
-        for k in it:
-            if k == record[r]:
-                if not bool(torch.isfinite(W).all()):
-                    raise ValueError(f"the iterates of {name} overflowed before step {k}: lr = {lr:g} is too large "
-                                     f"for this problem")
-                rows.append(alignment(W.cpu().numpy().astype(np.float64), data, H, ref))
-                r += 1
-            if k == steps:
-                break
-            G = (_softmax_minus_P(W @ Ht, P, insupp) * pi) @ Ht.T  # ∇_W CE(W H)
-            if name == "gd":
-                W.sub_(lr * G)
-            elif name == "ngd":
-                W.sub_(lr * G / torch.linalg.norm(G).clamp_min(torch.finfo(dtype).tiny))
-            else:
-                W.grad = G
-                opt.step()
-    cols = list(zip(*rows))
-    return TrainHistory(name, lr, record, *(np.array(c) for c in cols), W=W.cpu().numpy().astype(np.float64))
+        run = recorded_loop(step, state, lambda Wn: _alignment(Wn, data, H, ref), steps=steps,
+                            record=schedule(steps, n_records), extra=extra, progress=progress,
+                            desc=f"{name} (lr={lr:g})")
+    cols = list(zip(*run.rows))
+    return TrainHistory(name, lr, run.steps, *(np.array(c) for c in cols), W=run.state[0], extra=run.extra,
+                        seconds=run.seconds)
 
 
 class LogitHistory(NamedTuple):
+    """:func:`train_logits`' record: the steps, ``CE − H``, ``‖L‖_F`` and the final logits."""
+
     steps: np.ndarray
     excess: np.ndarray  # CE(L_k) − H
     norm: np.ndarray  # ‖L_k‖_F
@@ -288,7 +309,24 @@ class LogitHistory(NamedTuple):
 
 
 def train_logits(data: NTPData, steps: int, lr: float = 1.0, n_records: int = 60) -> LogitHistory:
-    """GD on the NTP loss over free V×m logits from zero: :func:`train_linear` with ``H = I_m`` (so ``W = L``)."""
+    """GD on the NTP loss over free V×m logits from zero: :func:`train_linear` with ``H = I_m`` (so ``W = L``).
+
+    Parameters
+    ----------
+    data : NTPData
+        The training data.
+    steps : int
+        The number of GD steps.
+    lr : float, optional
+        The step size.
+    n_records : int, optional
+        About this many log-spaced steps are recorded.
+
+    Returns
+    -------
+    LogitHistory
+        The recorded steps, excess losses and norms, and the final logits.
+    """
     check_data(data)
     check_memory(8.0 * data.m * data.m, f"H = I_m with m = {data.m}")
     h = train_linear(data, np.eye(data.m), "gd", lr, steps, n_records=n_records)

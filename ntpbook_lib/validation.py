@@ -3,10 +3,11 @@
 Every public entry point passes its arguments through these checkers before computing anything, so that bad
 input fails early with a ``ValueError`` (or a ``TypeError`` for an argument of the wrong Python type) that
 names the argument and says what is wrong, and nothing non-finite reaches LAPACK or an iterative solver.
-Besides the checks, two numerical helpers live here because several modules need them:
-:func:`embedding_scale` / :func:`rescale` (answers that scale like ``1/‖H‖`` are computed on ``H/‖H‖_max`` and
-scaled back, refusing results float64 cannot represent) and :func:`check_memory` (dense objects are sized
-before they are allocated).
+Inside, the library trusts the checked objects and calls unchecked kernels.  :func:`check_memory` sizes dense
+objects before they are allocated.
+
+This module is a leaf: it imports nothing of the library.  :class:`~ntpbook_lib.data.NTPData` makes itself
+known to :func:`check_data` through :func:`register_data_type`.
 """
 
 from __future__ import annotations
@@ -39,15 +40,13 @@ __all__ = [
     "check_tokens",
     "check_vocab",
     "check_generator",
-    "embedding_scale",
-    "rescale",
-    "frobenius_norm",
+    "register_data_type",
     "available_memory",
     "check_memory",
     "format_bytes",
 ]
 
-_TINY = float(np.finfo(np.float64).tiny)
+_DATA_TYPES: list[type] = []  # the classes check_data accepts, registered by the module that defines them
 
 
 # ------------------------------------------------------------------------------------------ scalars
@@ -165,11 +164,15 @@ def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, 
 
 
 # --------------------------------------------------------------------------------- library objects
+def register_data_type(cls: type) -> type:
+    """Make ``cls`` a type that :func:`check_data` accepts (a class decorator, used by ``NTPData``)."""
+    _DATA_TYPES.append(cls)
+    return cls
+
+
 def check_data(data: Any, name: str = "data"):
     """An :class:`~ntpbook_lib.data.NTPData` (``TypeError`` for anything else)."""
-    from .data import NTPData
-
-    if not isinstance(data, NTPData):
+    if not isinstance(data, tuple(_DATA_TYPES)):
         raise TypeError(f"{name} must be an NTPData, got {type(data).__name__}")
     return data
 
@@ -357,43 +360,6 @@ def check_generator(generator: Any, name: str = "generator"):
         raise TypeError(f"{name} must be a torch.Generator, e.g. torch.Generator().manual_seed(seed); "
                         f"got {type(generator).__name__}")
     return generator
-
-
-# ------------------------------------------------------------------------------------------ scaling
-def embedding_scale(H: np.ndarray, name: str = "H") -> float:
-    """``‖H‖_max``, the scale on which answers that are homogeneous in ``H`` are computed (``H/‖H‖_max``).
-
-    A non-zero ``H`` whose largest entry is below float64's normal range (about 2.2e-308) is refused: its
-    entries have already lost precision, so no answer computed from them could be trusted.
-    """
-    s = float(np.max(np.abs(H), initial=0.0))
-    if 0 < s < _TINY:
-        raise ValueError(f"{name} has largest entry {s:.3g} in magnitude, below float64's normal range "
-                         f"({_TINY:.3g}): its entries are subnormal and have lost precision; rescale {name}")
-    return s
-
-
-def rescale(X: Any, factor: float, name: str, how: str = "") -> Any:
-    """``X · factor`` for an answer computed at unit scale, refused when float64 cannot represent the result:
-    an entry overflows, or an entry that is significant at unit scale underflows to a subnormal or zero."""
-    if factor == 1.0:
-        return X
-    Xa = np.asarray(X, dtype=np.float64)
-    with np.errstate(over="ignore", under="ignore"):
-        Y = Xa * factor
-    top = float(np.max(np.abs(Xa), initial=0.0))
-    significant = np.abs(Xa) > np.finfo(np.float64).eps * top
-    if not np.all(np.isfinite(Y)) or np.any(np.abs(Y[significant]) < _TINY):
-        raise ValueError(f"{name} {how}is not representable in float64 at this scale (entries of size "
-                         f"{top:.3g} × {factor:.3g}): rescale the input")
-    return float(Y) if np.ndim(X) == 0 else Y
-
-
-def frobenius_norm(X: Any) -> float:
-    """``‖X‖_F`` without overflow or underflow: ``‖X‖_max · ‖X/‖X‖_max‖_F`` (finite whenever it is representable)."""
-    X = np.asarray(X, dtype=np.float64)
-    top = float(np.max(np.abs(X), initial=0.0))
-    return top * float(np.linalg.norm(X / top)) if top > 0 else 0.0
 
 
 # ------------------------------------------------------------------------------------------- memory

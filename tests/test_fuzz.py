@@ -125,7 +125,7 @@ def _tiny(kind: str = "transformer", V: int = 30, t: int = 5):
 def _train(model=None, steps=1, **kw):
     lang = _lang()
     kw = {"ref": _ref(lang.data), "progress": False, "n_records": 2, **kw}
-    return nl.train_model(_tiny() if model is None else model, lang.data, lang.contexts, steps, **kw)
+    return nl.train_model(_tiny() if model is None else model, lang.data, lang.contexts, steps=steps, **kw)
 
 
 _WORDS = {"det": ["the", "a"], "adj": ["big", "small", "red"], "noun": ["cat", "dog", "boy", "girl"],
@@ -590,6 +590,20 @@ def test_problem_8_stays_finite_and_above_the_entropy(data):
     assert np.all(np.isfinite(r.L)) and r.excess >= 0 and r.gap >= -1e-12 and r.iterations <= 300
     path = nl.nuclear_regularization_path(data, [0.3, 0.1], max_iter=300)
     assert np.all(path.excess >= 0) and np.all(np.isfinite(path.nuclear_norm))
+
+
+@covers("ridge_solution", "regularization_path", "genie_excess")
+@settings(max_examples=4, deadline=None)
+@given(st.integers(0, 100))
+def test_the_ball_path_meets_its_radii_and_the_genie_bound_holds(seed):
+    data = nl.random_ntp_data(4, 5, 2, rng=np.random.default_rng(seed), max_count=4)
+    H = nl.gaussian_embeddings(6, data.m, rng=np.random.default_rng(seed + 1))  # d ≥ m: separable, compatible
+    W = nl.ridge_solution(data, H, 0.1)
+    assert np.all(np.isfinite(W)) and W.shape == (data.V, 6)
+    path = nl.regularization_path(data, H, np.array([0.5, 2.0]))
+    np.testing.assert_allclose(np.linalg.norm(path.W, axis=(1, 2)), [0.5, 2.0], rtol=1e-8)
+    excess, bound, C = nl.genie_excess(data, H, np.array([1.0, 5.0]))
+    assert np.all(excess >= 0) and np.all(excess <= bound * (1 + 1e-9)) and C > 0
 
 
 @covers("train_linear", "train_logits", "train_ufm", "log_schedule")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ntpbook_lib as nl
-from ntpbook_lib.svm import _project_columns
+from ntpbook_lib.numerics import project_columns as _project_columns
 
 from cvxpy_reference import ntp_svm_problem
 

@@ -107,7 +107,7 @@ def test_custom_optimizer_and_bad_input():
         train_linear(data, H.T, steps=1)
     with pytest.raises(ValueError, match="rng"):
         train_linear(data, H, init="lecun", steps=1)
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="optimizer"):
         train_linear(data, H, "sgd", steps=1)
     with pytest.raises(ValueError, match="init"):
         train_linear(data, H, init=np.zeros((2, 2)), steps=1)
@@ -116,7 +116,7 @@ def test_custom_optimizer_and_bad_input():
 def test_small_problems_run_on_one_thread_and_restore_the_count():
     import torch
 
-    from ntpbook_lib.training import SMALL_PROBLEM
+    from ntpbook_lib.runtime import SMALL_PROBLEM
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -20,11 +20,9 @@ from ntpbook_lib.validation import (
     check_support,
     check_tokens,
     check_vocab,
-    embedding_scale,
     format_bytes,
-    frobenius_norm,
-    rescale,
 )
+from ntpbook_lib.numerics import embedding_scale, frobenius_norm, rescale
 
 
 def test_integers_are_checked_not_truncated():
