@@ -9,14 +9,14 @@ from ntpbook_lib.margins import dual_norm, margin_certificate, margin_metrics, m
 
 
 def _cvxpy_svm(data, H, norm):
-    """The same problem written out pair by pair for CVXPY (an independent formulation)."""
+    """The same problem in logit space for CVXPY (an independent formulation); returns (status, value)."""
     W = cp.Variable((data.V, H.shape[0]))
     L = W @ H
     cons = []
-    for j, s in enumerate(data.supports):
-        out = np.setdiff1d(np.arange(data.V), s)
-        cons += [L[z, j] == L[s[0], j] for z in s[1:]]
-        cons += [L[z, j] - L[v, j] >= 1 for z in s for v in out]
+    for j in range(data.m):  # one vector constraint per context and kind, in logit space
+        s, out = np.flatnonzero(data.S[:, j]), np.flatnonzero(data.S[:, j] == 0)
+        cons += [L[s[1:], j] == L[s[0], j]] if s.size > 1 else []
+        cons += [L[s[0], j] - L[out, j] >= 1] if out.size else []
     t = cp.Variable()
     if norm == "max":
         cons += [W <= t, -W <= t]
