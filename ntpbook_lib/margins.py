@@ -184,43 +184,40 @@ def _prox_spectral(X: np.ndarray, tau: float) -> np.ndarray:
 
 def _spectral_pdhg(data: NTPData, H: np.ndarray, F: DataSubspace, tol: float, max_iter: int,
                    check_every: int = 50) -> tuple[np.ndarray, np.ndarray, int]:
-    """``min ‖W‖_2 + ι_S(W H)`` by the primal-dual hybrid gradient method (Chambolle & Pock 2011), with
-    restarts to the running average (Applegate et al. 2021), stopped at a certified relative gap ``tol``."""
+    """``min ‖W‖_2 + ι_S(W H)`` by the primal-dual hybrid gradient method (Chambolle & Pock 2011).
+
+    Every ``check_every`` iterations both the current iterate and the average since the last check are
+    certified (:func:`_certify_spectral`), the best certificate is kept, and the average restarts
+    (Applegate et al. 2021).  After the first check the primal weight ``ω`` (the ratio of the two step sizes)
+    is set to ``‖W‖/‖Y‖``, which balances the scales of W and of the multipliers.  Stops at relative gap ``tol``.
+    """
     off = data.S == 0
-    V, d = data.V, H.shape[0]
     nH = float(np.linalg.norm(H, 2))
-    # primal weight ω balances the scales of W (norm ~ ‖W^mm‖) and of the multipliers Y (norm ~ 1/‖W^mm‖)
-    W = np.zeros((V, d))
+    W = np.zeros((data.V, H.shape[0]))
     Y = np.zeros(off.shape)
-    best = (np.inf, None, None)
     Ws, Ys, n_avg = np.zeros_like(W), np.zeros_like(Y), 0
-    omega = 1.0
-    it = 0
-    last_gap = np.inf
+    best: tuple[float, np.ndarray | None, np.ndarray | None] = (np.inf, None, None)
+    omega, it = 1.0, 0
     for it in range(1, max_iter + 1):
-        tau, sigma = 0.95 * omega / nH, 0.95 / (omega * nH)
+        tau, sigma = 0.95 * omega / nH, 0.95 / (omega * nH)  # τσ‖H‖² < 1
         W_new = _prox_spectral(W - tau * (Y @ H.T), tau)
         Z = Y + sigma * ((2 * W_new - W) @ H)
-        Y = Z - sigma * _project_logit_columns(Z / sigma, off)
+        Y = Z - sigma * _project_logit_columns(Z / sigma, off)  # prox of σ ι_S* by Moreau's identity
         W = W_new
         Ws += W
         Ys += Y
         n_avg += 1
-        if it % check_every == 0:
-            for Wc, Yc in ((W, Y), (Ws / n_avg, Ys / n_avg)):
-                cert = _certify_spectral(Wc, -Yc, data, H, F)
-                if cert is not None and cert[0] < best[0]:
-                    best = cert
-            if best[0] <= tol:
-                break
-            if best[0] < 0.5 * last_gap:  # restart from the best point found
-                last_gap = best[0]
-            Ws[:], Ys[:], n_avg = 0.0, 0.0, 0
-            if it == check_every and best[1] is not None:  # set ω from the first estimates of both scales
-                ny = float(np.linalg.norm(Y))
-                nw = float(np.linalg.norm(best[1]))
-                if ny > 0 and nw > 0:
-                    omega = nw / ny
+        if it % check_every:
+            continue
+        for Wc, Yc in ((W, Y), (Ws / n_avg, Ys / n_avg)):
+            cert = _certify_spectral(Wc, -Yc, data, H, F)
+            if cert is not None and cert[0] < best[0]:
+                best = cert
+        if best[0] <= tol:
+            break
+        Ws[:], Ys[:], n_avg = 0.0, 0.0, 0
+        if it == check_every and best[1] is not None and np.linalg.norm(Y) > 0:
+            omega = float(np.linalg.norm(best[1]) / np.linalg.norm(Y))
     if best[1] is None:
         raise RuntimeError("the spectral NTP-SVM solver found no feasible point: raise max_iter")
     return best[1], best[2], it
