@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import jupytext
-import latexcodec  # noqa: F401  (registers the "ulatex" codec; comes with pybtex)
+import latexcodec  # noqa: F401  (registers the "ulatex" codec; listed in requirements.txt)
 import nbformat
 import yaml
 from pybtex.database import parse_file
@@ -40,7 +40,6 @@ PRF_TITLES = {"definition": "Definition", "theorem": "Theorem", "lemma": "Lemma"
               "algorithm": "Algorithm", "axiom": "Axiom", "criterion": "Criterion"}
 ADMONITIONS = {"note", "tip", "warning", "important", "caution", "attention", "hint", "seealso"}
 OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}\s*(?P<arg>.*)$")
-ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 LABEL_LINE = re.compile(r"^\((?P<label>[\w-]+)\)=\s*$")
 MATH_LABEL = re.compile(r"^\$\$\s*\((?P<label>[\w-]+)\)\s*$")
 LINK = re.compile(r"\]\((?P<target>(?!https?:|#|mailto:)[^)\s]+?\.(?:md|ipynb))(?P<anchor>#[\w-]+)?\)")
@@ -125,31 +124,119 @@ class Bibliography:
 
 
 # ------------------------------------------------------------------------------------------ numbering
-class Numbers:
-    """Numbers of the chapter's equations, proof-like blocks and exercises, in order of appearance."""
+def chapter_numbers() -> dict[str, int]:
+    """Chapter number by page stem: the order of the numbered part of ``_toc.yml`` (as Sphinx numbers it)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc.get("parts", []) if part.get("numbered")
+             for c in part.get("chapters", [])]
+    return {Path(f).stem: i for i, f in enumerate(files, start=1)}
 
-    def __init__(self, markdown: list[str]):
-        self.eq: dict[str, int] = {}
-        self.block: dict[str, str] = {}
-        self.exercises = 0
+
+def _fence_mask(lines: list[str]) -> list[bool]:
+    """True for the lines of plain (non-directive) code fences, whose text is code, not markup."""
+    mask, stack = [], []  # stack of (fence, is_directive)
+    for line in lines:
+        stripped = line.strip()
+        if stack and not stack[-1][1]:  # inside a plain code fence: only its own fence closes it
+            mask.append(True)
+            if stripped == stack[-1][0]:
+                stack.pop()
+            continue
+        if stack and stripped == stack[-1][0]:
+            stack.pop()
+            mask.append(False)
+        elif (m := OPEN.match(stripped)):
+            stack.append((m["fence"], True))
+            mask.append(False)
+        elif (m := re.match(r"^(`{3,}|~{3,})", stripped)):
+            stack.append((m[1], False))
+            mask.append(True)
+        else:
+            mask.append(False)
+    return mask
+
+
+class Numbers:
+    """One numbering pass over a chapter, in reading order, giving what Sphinx gives on the web: one counter
+    per kind of proof-like block (sphinx-proof), one for exercises (sphinx-exercise), one for labelled display
+    equations, one for named figures; each number prefixed by the chapter's ("Theorem 3.1", "(3.2)")."""
+
+    def __init__(self, cells: list, chapter: int | None = None, page: str = ""):
+        self.page = page
+        self.prefix = f"{chapter}." if chapter else ""
+        self.labels: dict[str, str] = {}   # label -> what a reference shows: "Theorem 3.1", "(3.2)", "Figure 3.1"
+        self.kinds: dict[str, str] = {}    # label -> "prf" | "exercise" | "eq" | "fig" | "section"
+        self.blocks: list[tuple[str, str]] = []  # (directive, number shown in its title) in reading order
+        self.figures: dict[int, str] = {}  # code cell index -> "Figure 3.1"
         counts: dict[str, int] = {}
-        for text in markdown:
-            lines = text.splitlines()
+
+        def count(kind: str) -> str:
+            counts[kind] = counts.get(kind, 0) + 1
+            return f"{self.prefix}{counts[kind]}"
+
+        for index, cell in enumerate(cells):
+            if cell.cell_type == "code":
+                fig = ((cell.metadata.get("mystnb") or {}).get("figure") or {})
+                if fig.get("name"):
+                    self.figures[index] = f"Figure {count('figure')}"
+                    self._add(fig["name"], self.figures[index], "fig")
+                continue
+            lines = cell.source.splitlines()
+            code = _fence_mask(lines)
+            pending_label = None
             for i, line in enumerate(lines):
+                if code[i]:
+                    continue
+                if (m := LABEL_LINE.match(line)):
+                    pending_label = m["label"]
+                    continue
+                if pending_label and (h := re.match(r"^#+\s+(.*)$", line)):
+                    self._add(pending_label, h[1].strip(), "section")
+                pending_label = None
                 if (m := MATH_LABEL.match(line)):
-                    self.eq[m["label"]] = len(self.eq) + 1
+                    self._add(m["label"], f"({count('equation')})", "eq")
                 if (m := OPEN.match(line)) is None:
                     continue
-                name, label = m["name"], _options(lines, i + 1)[0].get("label")
+                name, opts = m["name"], _options(lines, i + 1)[0]
+                label = opts.get("label")
                 if name.startswith("prf:") and name != "prf:proof":
                     kind = name.split(":", 1)[1]
-                    counts[kind] = counts.get(kind, 0) + 1
-                    if label:
-                        self.block[label] = f"{PRF_TITLES.get(kind, kind.title())} {counts[kind]}"
+                    shown = "" if "nonumber" in opts else count(kind)
+                    title = f"{PRF_TITLES.get(kind, kind.title())} {shown}".strip()
                 elif name == "exercise":
-                    self.exercises += 1
-                    if label:
-                        self.block[label] = f"Exercise {self.exercises}"
+                    shown = "" if "nonumber" in opts else count("exercise")
+                    title = f"Exercise {shown}".strip()
+                else:
+                    continue
+                self.blocks.append((name, title))
+                if label:
+                    self._add(label, title, "exercise" if name == "exercise" else "prf")
+
+    def _add(self, label: str, shown: str, kind: str) -> None:
+        if label in self.labels:
+            raise ConversionError(f"{self.page}: the label {label!r} is defined twice")
+        self.labels[label], self.kinds[label] = shown, kind
+
+
+_BOOK_NUMBERS: dict[tuple, dict[str, Numbers]] = {}
+
+
+def book_numbers() -> dict[str, Numbers]:
+    """Every chapter's numbers, by page stem (a reference may point to another chapter)."""
+    pages = chapters()
+    key = tuple((p, p.stat().st_mtime_ns) for p in pages) + ((ROOT / "_toc.yml").stat().st_mtime_ns,)
+    if key not in _BOOK_NUMBERS:
+        numbered = chapter_numbers()
+        _BOOK_NUMBERS.clear()
+        _BOOK_NUMBERS[key] = {p.stem: Numbers(jupytext.read(p, fmt="md:myst").cells, numbered.get(p.stem), p.name)
+                              for p in pages}
+    return _BOOK_NUMBERS[key]
+
+
+def numbers_of(md: Path) -> dict[str, str]:
+    """What each label of a chapter is called on Colab ("Theorem 3.1", "(3.2)", "Figure 3.1")."""
+    n = book_numbers()[md.stem]
+    return {k: v for k, v in n.labels.items() if n.kinds[k] != "section"}
 
 
 def _options(lines: list[str], start: int) -> tuple[dict[str, str], int]:
@@ -162,29 +249,48 @@ def _options(lines: list[str], start: int) -> tuple[dict[str, str], int]:
 
 
 # ------------------------------------------------------------------------------------------ markdown
+TOKEN = re.compile(r"(?P<role>\{(?P<name>[\w:-]+)\}`(?P<body>[^`]*)`)|(?P<code>(?P<ticks>`+).+?(?P=ticks))")
+REF_TARGET = re.compile(r"^(?P<text>.*?)\s*<(?P<label>[\w-]+)>$")
+
+
 class Converter:
-    def __init__(self, numbers: Numbers, bib: Bibliography):
+    def __init__(self, numbers: Numbers, bib: Bibliography, book: dict[str, Numbers] | None = None):
         self.numbers, self.bib = numbers, bib
-        self.counts: dict[str, int] = {}
-        self.exercise = 0
-        self.in_solution = False
+        self.book = book or {numbers.page: numbers}
+        self.blocks = iter(numbers.blocks)
+
+    def _target(self, label: str) -> tuple[str, str]:
+        """(what the reference shows, the link) of a label in this chapter or another."""
+        if label in self.numbers.labels:
+            return self.numbers.labels[label], f"#{label}"
+        for stem, n in self.book.items():
+            if label in n.labels:
+                return n.labels[label], f"{book_url()}book/{stem}.html#{label}"
+        raise ConversionError(f"{self.numbers.page}: reference to unknown label {label!r}")
+
+    def reference(self, role: str, body: str) -> str:
+        m = REF_TARGET.match(body)
+        text, label = (m["text"], m["label"]) if m else ("", body.strip())
+        shown, url = self._target(label)
+        if role == "eq":
+            return f"[{shown}]({url})"
+        if text:
+            number = re.sub(r"^\D*", "", shown).strip("()")
+            shown = text.replace("%s", number).replace("{number}", number)
+        return f"[{shown}]({url})"
 
     def roles(self, text: str) -> str:
         def replace(m: re.Match) -> str:
-            role, body = m["role"], m["body"]
+            if m["code"]:  # inline code is shown as written, roles and all
+                return m["code"]
+            role, body = m["name"], m["body"]
             keys = [k.strip() for k in body.split(",") if k.strip()]
             if role == "cite:t":
                 return self.bib.cite_t(keys)
             if role in ("cite:p", "cite"):
                 return self.bib.cite_p(keys)
-            if role == "eq":
-                if body not in self.numbers.eq:
-                    raise ConversionError(f"{{eq}} reference to unknown equation {body!r}")
-                return f"({self.numbers.eq[body]})"
-            if role in ("prf:ref", "ref", "numref"):
-                if body not in self.numbers.block:
-                    return f"[{body}](#{body})"
-                return f"[{self.numbers.block[body]}](#{body})"
+            if role in ("eq", "prf:ref", "ref", "numref"):
+                return self.reference(role, body)
             if role in ("glue:text", "glue", "glue:md"):
                 return f"`{body.split(':', 1)[0]}`"
             if role == "math":
@@ -192,7 +298,7 @@ class Converter:
             if role == "doc":
                 return f"[{body}]({book_url()}book/{Path(body).stem}.html)"
             raise ConversionError(f"the role {{{role}}} has no Colab rendering; teach book/make_notebooks.py")
-        return ROLE.sub(replace, text)
+        return TOKEN.sub(replace, text)
 
     def links(self, text: str) -> str:
         def replace(m: re.Match) -> str:
@@ -200,18 +306,15 @@ class Converter:
             return f"]({book_url()}book/{page}.html{m['anchor'] or ''})"
         return LINK.sub(replace, text)
 
-    def block(self, name: str, arg: str, opts: dict[str, str], body: list[str]) -> list[str]:
+    def inline(self, text: str) -> str:
+        return self.links(self.roles(text))
+
+    def block(self, name: str, title_number: str, arg: str, opts: dict[str, str], body: list[str]) -> list[str]:
         anchor = [f'<a id="{opts["label"]}"></a>', ""] if "label" in opts else []
         if name == "prf:proof":
             return anchor + ["*Proof.*", ""] + body[:-1] + [body[-1] + " $\\blacksquare$"]
-        if name.startswith("prf:"):
-            kind = name.split(":", 1)[1]
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            title = f"**{PRF_TITLES.get(kind, kind.title())} {self.counts[kind]}**" + (f" ({arg})" if arg else "")
-            return anchor + _quote([title, ""] + body)
-        if name == "exercise":
-            self.exercise += 1
-            title = f"**Exercise {self.exercise}**" + (f" ({arg})" if arg else "")
+        if name.startswith("prf:") or name == "exercise":
+            title = f"**{title_number}**" + (f" ({arg})" if arg else "")
             return anchor + _quote([title, ""] + body)
         if name == "solution-start":
             return ["<details>", "<summary><b>Solution</b> (click to show)</summary>", ""]
@@ -224,14 +327,19 @@ class Converter:
 
     def markdown(self, text: str) -> str:
         lines, out, i = text.splitlines(), [], 0
+        code = _fence_mask(lines)
         while i < len(lines):
             line = lines[i]
+            if code[i]:
+                out.append(line)
+                i += 1
+                continue
             if (m := LABEL_LINE.match(line)):
                 out.append(f'<a id="{m["label"]}"></a>')
                 i += 1
                 continue
             if (m := MATH_LABEL.match(line)):
-                out += [f"\\tag{{{self.numbers.eq[m['label']]}}}", "$$"]
+                out += [f"\\tag{{{self.numbers.labels[m['label']].strip('()')}}}", "$$", f'<a id="{m["label"]}"></a>']
                 i += 1
                 continue
             if (m := OPEN.match(line)):
@@ -239,13 +347,23 @@ class Converter:
                 end = next((k for k in range(j, len(lines)) if lines[k].strip() == m["fence"]), None)
                 if end is None:
                     raise ConversionError(f"directive {{{m['name']}}} is not closed in the same Markdown cell")
+                title = ""
+                if (m["name"].startswith("prf:") and m["name"] != "prf:proof") or m["name"] == "exercise":
+                    name, title = next(self.blocks)  # the one numbering pass, in the same reading order
+                    assert name == m["name"], (name, m["name"])
                 body = self.markdown("\n".join(lines[j:end])).strip("\n").splitlines()
-                out += self.block(m["name"], self.roles(m["arg"].strip()), opts, body)
+                out += self.block(m["name"], title, self.roles(m["arg"].strip()), opts, body)
                 i = end + 1
                 continue
-            out.append(self.links(self.roles(line)))
+            out.append(self.inline(line))
             i += 1
         return "\n".join(out)
+
+    def figure_caption(self, index: int, cell) -> str:
+        """The numbered caption that the web page shows under a figure cell, for Colab."""
+        fig = cell.metadata["mystnb"]["figure"]
+        caption = self.inline(" ".join(str(fig.get("caption", "")).split()))
+        return f'<a id="{fig["name"]}"></a>\n\n**{self.numbers.figures[index]}.** {caption}'
 
 
 def _quote(lines: list[str]) -> list[str]:
@@ -281,14 +399,20 @@ def notebook(md: Path) -> nbformat.NotebookNode:
     """The Colab notebook of one chapter."""
     src = jupytext.read(md, fmt="md:myst")
     macros = (config()["sphinx"]["config"].get("mathjax3_config", {}).get("tex", {}).get("macros", {}))
-    markdown = [c.source for c in src.cells if c.cell_type == "markdown"]
-    conv = Converter(Numbers(markdown), Bibliography(BOOK / "references.bib"))
+    book = book_numbers()
+    numbers = book[md.stem] if md.parent == BOOK and md.stem in book else Numbers(
+        src.cells, chapter_numbers().get(md.stem), md.name)
+    book = {**book, md.stem: numbers}
+    conv = Converter(numbers, Bibliography(BOOK / "references.bib"), book)
+    chapter = chapter_numbers().get(md.stem)
     page = f"{book_url()}book/{md.stem}.html"
     cells = []
-    for c in src.cells:
+    for index, c in enumerate(src.cells):
         if c.cell_type == "markdown":
             text = _expand_macros(conv.markdown(c.source), macros)
             if not cells:  # under the title: where the rendered chapter lives
+                if chapter:
+                    text = re.sub(r"^# ", f"# {chapter}. ", text, count=1)
                 text += (f"\n\n*This notebook runs the chapter of the book* The Implicit Geometry of Next-Token "
                          f"Prediction; *the rendered chapter is at <{page}>. T24 and Z24 are the two papers the "
                          f"book teaches, Thrampoulidis (2024) and Zhao et al. (2024); see Works cited at the end.*")
@@ -296,6 +420,8 @@ def notebook(md: Path) -> nbformat.NotebookNode:
         elif c.cell_type == "code":
             meta = {k: v for k, v in c.metadata.items() if k in ("tags",)}
             cells.append(nbformat.v4.new_code_cell(c.source, metadata=meta))
+            if index in numbers.figures:
+                cells.append(nbformat.v4.new_markdown_cell(_expand_macros(conv.figure_caption(index, c), macros)))
         else:
             raise ConversionError(f"{md.name}: unexpected {c.cell_type} cell")
     if conv.bib.cited:

@@ -9,13 +9,15 @@ HTML tables both in the book and on Colab.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["glue", "table", "build_environment"]
+__all__ = ["glue", "table", "Table", "build_environment"]
 
 
 def glue(name: str, value: Any) -> None:
@@ -35,29 +37,113 @@ def glue(name: str, value: Any) -> None:
     myst_glue(name, value, display=False)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_MATH = re.compile(r"\$(?P<tex>[^$]+)\$")
+
+
+def _column_format(values: Sequence[float], digits: int) -> Callable[[float], str]:
+    """One format for a whole column: fixed decimals when the magnitudes allow (the smallest entry to
+    ``digits`` significant digits, all with as many decimals), else scientific ``m×10ᵉ`` with the same mantissa digits; integers as integers."""
+    finite = np.array([v for v in values if np.isfinite(v)], dtype=float)
+    nonzero = np.abs(finite[finite != 0])
+    if finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 1e15):
+        return lambda x: f"{int(round(x)):d}"
+    if nonzero.size == 0:
+        return lambda x: f"{x:.{max(digits - 1, 0)}f}" if x != 0 else "0"
+    big, small = float(nonzero.max()), float(nonzero.min())
+    if 1e-3 <= small and big < 1e5 and big / small < 1e4:
+        decimals = max(digits - 1 - int(np.floor(np.log10(small))), 0)  # the smallest to `digits` digits
+        return lambda x: f"{x:.{decimals}f}"
+
+    def sci(x: float) -> str:
+        if x == 0:
+            return "0"
+        mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
+        return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return sci
+
+
+def _cell(x: Any, fmt: Callable[[float], str] | None) -> Any:
+    if isinstance(x, (float, np.floating)):
+        if np.isnan(x):
+            return "–"  # a missing entry shows as a dash
+        if np.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        text = fmt(float(x)) if fmt is not None else f"{x:.4g}"
+        return text.replace("-", "−") if text.startswith("-") else text
+    return x
+
+
+def _html_text(x: Any) -> str:
+    """A cell's HTML: ``$…$`` becomes MathJax inline math, everything else is escaped."""
+    text, out, last = str(x), [], 0
+    for m in _MATH.finditer(text):
+        out += [html.escape(text[last:m.start()]), f'<span class="math notranslate nohighlight">\\({html.escape(m["tex"])}\\)</span>']
+        last = m.end()
+    return "".join(out) + html.escape(text[last:])
+
+
+class Table(pd.DataFrame):
+    """A results table: a DataFrame whose HTML has one header row (the row label's name in its first cell),
+    no 0..n index, ``$…$`` in headers and labels typeset as math, and numbers that never wrap."""
+
+    @property
+    def _constructor(self):
+        return Table
+
+    def _repr_html_(self) -> str:
+        if isinstance(self.index, pd.RangeIndex) and self.index.name is None:  # no row labels: no index column
+            head = "".join(f'<th scope="col">{_html_text(c)}</th>' for c in self.columns)
+            rows = "".join("<tr>" + "".join(f"<td>{_html_text(v)}</td>" for v in row) + "</tr>"
+                           for row in self.itertuples(index=False, name=None))
+            return f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        levels = self.index.nlevels
+        names = [n for n in (self.index.names or [])]
+        corner = [n if n is not None else (self.columns.name if i == 0 and self.columns.name is not None else "")
+                  for i, n in enumerate(names)] if levels > 1 or names[0] is not None or self.columns.name is not None \
+            else [""]
+        head = "".join(f'<th scope="col">{_html_text(c)}</th>' for c in corner)
+        head += "".join(f'<th scope="col">{_html_text(c)}</th>' for c in self.columns)
+        rows = []
+        for key, row in zip(self.index, self.itertuples(index=False, name=None)):
+            keys = key if isinstance(key, tuple) else (key,)
+            cells = "".join(f'<th scope="row">{_html_text(k)}</th>' for k in keys)
+            cells += "".join(f"<td>{_html_text(v)}</td>" for v in row)
+            rows.append(f"<tr>{cells}</tr>")
+        return (f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index: str | None = None,
-          digits: int = 4) -> pd.DataFrame:
-    """A table of results, one row per mapping (or one column per key); floats to ``digits`` significant digits, missing as –."""
+          digits: int | Mapping[str, int] = 4) -> Table:
+    """A table of results, one row per mapping (or one column per key), its rows labelled by the column
+    ``index`` (none by default: no 0..n column is shown); each float column in one format to ``digits`` significant digits (an int, or
+    one per column name); missing entries as –; ``$…$`` in names and labels is typeset as math."""
     from .validation import check_int
 
-    digits = check_int(digits, "digits", minimum=1, maximum=17)  # float64 holds 17 significant digits
+    per_column = dict(digits) if isinstance(digits, Mapping) else {}
+    default = 4 if isinstance(digits, Mapping) else digits
+    default = check_int(default, "digits", minimum=1, maximum=17)  # float64 holds 17 significant digits
+    for name, d in per_column.items():
+        check_int(d, f"digits[{name!r}]", minimum=1, maximum=17)
     if index is not None and not isinstance(index, str):
         raise TypeError(f"index must be a column name (str) or None, got {type(index).__name__}")
     df = pd.DataFrame(rows)
     if df.empty:
         raise ValueError("a table needs at least one row")
-    if index is not None:
-        if index not in df.columns:
-            raise ValueError(f"index column {index!r} is not among the columns {list(df.columns)}")
-        df = df.set_index(index)
+    if index is not None and index not in df.columns:
+        raise ValueError(f"index column {index!r} is not among the columns {list(df.columns)}")
+    unknown = set(per_column) - set(df.columns)
+    if unknown:
+        raise ValueError(f"digits names columns that the table does not have: {sorted(map(str, unknown))}")
 
-    def show(x: Any) -> Any:
-        if isinstance(x, (float, np.floating)):
-            return "–" if np.isnan(x) else f"{x:.{digits}g}"  # a missing entry shows as a dash
-        return x
+    def formatted(column: pd.Series) -> pd.Series:
+        floats = [float(x) for x in column if isinstance(x, (float, np.floating))]
+        fmt = _column_format(floats, per_column.get(column.name, default)) if floats else None
+        return column.map(lambda x: _cell(x, fmt)).astype(object)
 
-    df.index = pd.Index([show(x) for x in df.index], name=df.index.name)
-    return df.apply(lambda column: column.map(show))
+    df = pd.DataFrame({c: formatted(df[c]) for c in df.columns}, columns=df.columns)
+    return Table(df.set_index(index) if index is not None else df)
 
 
 def build_environment() -> pd.DataFrame:

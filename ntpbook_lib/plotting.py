@@ -1,7 +1,57 @@
-"""One figure style for the whole book, and the heatmap and curve helpers every chapter uses."""
+"""One figure style for the whole book, and the heatmap and curve helpers every chapter uses.
+
+Figures are drawn for the book's text column (about 688 CSS px at a 1280 px window):
+
+- every figure is :data:`FIG_WIDTH` inches wide (6.8 in) and is shown at :data:`CSS_PX_PER_INCH` (100) CSS
+  pixels per inch, so 680 CSS px: one point of font size is 100/72 CSS px on the page.  The PNG is rendered at
+  twice that (200 dpi, IPython's "retina" format, with the displayed width in the output's metadata) so that
+  HiDPI screens get sharp figures; Colab and MyST-NB both honour the width.
+- the smallest text (tick labels, legends) is 8 pt = 11 CSS px; the test of the built book fails below
+  :data:`MIN_TEXT_PX` = 9 CSS px.
+- at most 3 panels per row (2 for grids of heatmaps); on narrow screens (390 px phones) ``book/_static``'s CSS
+  keeps each figure at its design width and lets it scroll sideways, so its text stays at >= 9 px and one
+  panel (<= 1/3 of the width, 1/2 for heatmaps) fits on the screen at a time. (Stacking panels would need a
+  second image per figure; scaling the figure down to 350 px would shrink 9 px text to 4.6 px.)
+- colour maps: sequential ``viridis`` by default (``Blues``/``Greys``/``Oranges`` where a chapter wants a
+  one-hue map for probabilities, supports, frequencies), diverging ``RdBu_r`` symmetric around ``center`` for
+  signed quantities (logits, cosines, correlations); every heatmap has a colour scale (``cbar=True``, or one
+  shared bar via :func:`colorbar` for panels that share ``vmin``/``vmax``).
+
+When :func:`set_style` has run inside IPython, every figure a cell shows is rendered by :func:`_png`, which
+measures the figure and writes what it found into the PNG's ``ntpbook`` text chunk (JSON: the smallest
+displayed text in CSS px and which text it is, the panels per row, the heatmaps without a colour scale).
+``tests/rendered.py`` reads it back from the executed notebooks of the build: a figure whose smallest text
+would display below 9 px, that has more panels per row than allowed, that has a heatmap without a colour
+scale, or that was not drawn with this style, fails the book's tests.
+
+Conventions for chapters (every chapter follows them):
+
+- call ``set_style()`` once; create figures only with :func:`subplots` (``width``/``height`` are the
+  *per-panel aspect*: the figure is always scaled to :data:`FIG_WIDTH`); never set ``figsize``, ``dpi`` or
+  font sizes by hand (no ``fontsize=`` arguments: the rc sizes are the smallest readable ones);
+- one figure per code cell, shown with ``plt.show()``, and the cell carries MyST-NB metadata::
+
+      ---
+      mystnb:
+        figure:
+          name: fig-short-name
+          caption: |
+            What is plotted; what to see; which paper figure it reproduces and how it differs.
+        image:
+          alt: One sentence saying what the figure shows.
+      ---
+
+  The label ``fig-…`` is unique book-wide; prose refers to it with {numref}`fig-short-name` ("Figure 3.2" on
+  the web and on Colab).
+- heatmaps with :func:`heatmap` (a colour bar unless ``cbar=False`` *and* a shared :func:`colorbar` is drawn);
+  curves with :func:`curves`; legends with ``ax.legend()`` (the rc size).
+"""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
@@ -9,40 +59,188 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
+# colorbar, figure_report and the size constants are public too (import them by name); __all__ lists the
+# helpers every chapter uses.
 __all__ = ["set_style", "heatmap", "curves", "subplots"]
+
+FIG_WIDTH = 6.8          # inches: every figure's width
+CSS_PX_PER_INCH = 100    # displayed CSS px per inch of figure (figure.dpi); the PNG has twice as many pixels
+COLUMN_PX = 688          # the text column at a 1280 px window
+MIN_TEXT_PX = 9.0        # the smallest text a figure may display, in CSS px
+MAX_PANELS_PER_ROW = 3
+MAX_HEATMAPS_PER_ROW = 2
+PNG_DPI = 2 * CSS_PX_PER_INCH
+SEQUENTIAL, DIVERGING = "viridis", "RdBu_r"
+
+_RC = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "figure.dpi": CSS_PX_PER_INCH,
+    "savefig.dpi": PNG_DPI,
+    "figure.figsize": (FIG_WIDTH, 0.62 * FIG_WIDTH),
+    "figure.constrained_layout.use": True,
+    "font.size": 9.0,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9.0,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "legend.fontsize": 8.0,
+    "legend.title_fontsize": 8.0,
+    "figure.titlesize": 10.0,
+    "lines.linewidth": 1.6,
+    "image.cmap": SEQUENTIAL,
+}
 
 
 def set_style() -> None:
-    """The book's figure style: white backgrounds (readable in dark themes), a colour-blind palette; tables
-    show their text cells whole."""
+    """The book's figure style (sizes for the 688 px column, white backgrounds readable in dark themes, a
+    colour-blind palette), and, inside IPython, figures shown as 2x PNGs that carry their own measurements."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     pd.set_option("display.max_colwidth", None)
-    mpl.rcParams.update({
-        "figure.facecolor": "white",
-        "axes.facecolor": "white",
-        "savefig.facecolor": "white",
-        "figure.dpi": 100,
-        "axes.titlesize": "medium",
-        "figure.constrained_layout.use": True,
-    })
+    mpl.rcParams.update(_RC)
+    _install_formatter()
+
+
+def _install_formatter() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    try:  # importing the inline backend first lets it register its own formatter, which ours then replaces
+        import matplotlib_inline.backend_inline as inline
+
+        cfg = inline.InlineBackend.instance()
+        cfg.figure_formats = {"png"}
+        cfg.print_figure_kwargs = {"bbox_inches": None}
+    except ImportError:  # pragma: no cover - every Jupyter has matplotlib-inline
+        pass
+    ip.display_formatter.formatters["image/png"].for_type(Figure, _png)
+
+
+def _png(fig: Figure):
+    """The figure as a 200-dpi PNG (base64) with its display width in the metadata and its report inside."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PNG_DPI, bbox_inches=None, facecolor="white",
+                metadata={"ntpbook": json.dumps(figure_report(fig))})
+    w, h = fig.get_size_inches() * CSS_PX_PER_INCH
+    return base64.b64encode(buf.getvalue()).decode("ascii"), {"width": int(round(w)), "height": int(round(h))}
+
+
+def _drawn_texts(fig: Figure) -> list[mpl.text.Text]:
+    """The non-empty, visible texts that drawing ``fig`` shows (tick labels only of ticks in view)."""
+    texts = []
+    tick_texts = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                tick_texts.update((id(tick.label1), id(tick.label2)))
+            if not (axis.get_visible() and ax.axison and ax.get_visible()):
+                continue
+            for tick in axis._update_ticks():
+                texts += [t for t in (tick.label1, tick.label2) if t.get_visible()]
+            texts.append(axis.get_offset_text())
+            tick_texts.add(id(axis.get_offset_text()))
+    seen = {id(t) for t in texts}
+    for t in fig.findobj(mpl.text.Text):
+        if id(t) in tick_texts or id(t) in seen:
+            continue
+        seen.add(id(t))
+        texts.append(t)
+
+    return [t for t in texts if t.get_text().strip() and t.get_visible()
+            and (t.axes is None or t.axes.get_visible())]
+
+
+def _colorbars(fig: Figure) -> list:
+    bars = []
+    for ax in fig.axes:
+        for artist in ax.images + ax.collections:
+            cb = getattr(artist, "colorbar", None)
+            if cb is not None and cb not in bars:
+                bars.append(cb)
+    return bars
+
+
+def figure_report(fig: Figure) -> dict:
+    """What a reader sees of ``fig`` in the column: its smallest text in CSS px, panels per row, heatmaps
+    without a colour scale (the checks of the built book read this from the PNG)."""
+    fig.canvas.draw()  # lay out first: tick positions and labels are final only after a draw
+    width_in, height_in = (float(x) for x in fig.get_size_inches())
+    shown_px = min(width_in * CSS_PX_PER_INCH, COLUMN_PX)  # CSS max-width: 100% of the column
+    px_per_pt = shown_px / (width_in * 72.0)
+    texts = _drawn_texts(fig)
+    smallest = min(texts, key=lambda t: t.get_fontsize(), default=None)
+    bars = _colorbars(fig)
+    bar_axes = {id(cb.ax) for cb in bars}
+    solids = {id(cb.solids) for cb in bars if getattr(cb, "solids", None) is not None}
+    normed = [(cb.mappable.norm, cb.mappable.get_cmap()) for cb in bars]
+    panels = [ax for ax in fig.axes if id(ax) not in bar_axes and ax.get_visible() and ax.axison]
+    heatmap_axes, uncoloured = [], []
+    for ax in panels:
+        for artist in ax.images + [c for c in ax.collections if isinstance(c, mpl.collections.QuadMesh)]:
+            if id(artist) in solids:
+                continue
+            heatmap_axes.append(ax)
+            scaled = getattr(artist, "colorbar", None) is not None or any(
+                n is artist.norm or (n.vmin == artist.norm.vmin and n.vmax == artist.norm.vmax
+                                     and c.name == artist.get_cmap().name) for n, c in normed)
+            if not scaled:
+                uncoloured.append(ax.get_title() or f"panel {fig.axes.index(ax) + 1}")
+
+    def per_row(axes):
+        rows: dict[float, int] = {}
+        for ax in axes:
+            bbox = ax.get_position()
+            key = round((bbox.y0 + bbox.y1) / 2, 2)
+            rows[key] = rows.get(key, 0) + 1
+        return max(rows.values(), default=0)
+
+    return {
+        "width_in": round(width_in, 3), "height_in": round(height_in, 3),
+        "min_text_px": round(smallest.get_fontsize() * px_per_pt, 2) if smallest is not None else None,
+        "min_text": smallest.get_text()[:40] if smallest is not None else None,
+        "panels_per_row": per_row(panels),
+        "heatmaps_per_row": per_row(list({id(a): a for a in heatmap_axes}.values())),
+        "heatmaps_without_colour_scale": uncoloured,
+    }
 
 
 def subplots(nrows: int = 1, ncols: int = 1, width: float = 4.0, height: float = 3.2, **kw):
-    """``plt.subplots`` sized per panel."""
+    """``plt.subplots`` for the column: ``width``:``height`` is one panel's aspect; the figure is always
+    :data:`FIG_WIDTH` inches wide (``squeeze=False``: index panels as ``ax[row, col]``)."""
     from .validation import check_int, check_real
 
     nrows, ncols = check_int(nrows, "nrows", minimum=1, maximum=100), check_int(ncols, "ncols", minimum=1, maximum=100)
-    width = check_real(width, "width", positive=True, below=1000.0)  # inches per panel
+    width = check_real(width, "width", positive=True, below=1000.0)  # panel aspect, width part
     height = check_real(height, "height", positive=True, below=1000.0)
-    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
+    if "figsize" in kw:
+        raise ValueError("subplots sizes figures for the text column: pass the panel aspect (width, height), not figsize")
+    scale = FIG_WIDTH / (width * ncols)
+    return plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, height * nrows * scale), squeeze=False, **kw)
+
+
+def colorbar(fig: Figure, im: mpl.cm.ScalarMappable, axes, label: str = "", **kw):
+    """One colour scale shared by the panels ``axes`` that show ``im``'s colours (same vmin, vmax, cmap)."""
+    axes = np.asarray(axes).ravel().tolist()
+    cb = fig.colorbar(im, ax=axes, shrink=kw.pop("shrink", 0.9), **kw)
+    if label:
+        cb.set_label(label)
+    return cb
 
 
 def heatmap(ax: mpl.axes.Axes, M: np.ndarray, title: str = "", *, xlabel: str = "", ylabel: str = "",
             center: float | None = None, cmap: str | None = None, cbar: bool = True,
             vmin: float | None = None, vmax: float | None = None,
-            xticklabels: Sequence[str] | None = None, yticklabels: Sequence[str] | None = None) -> mpl.image.AxesImage:
-    """A matrix as a heatmap; diverging colours symmetric around ``center`` when given (logits, cosines)."""
+            xticklabels: Sequence[str] | None = None, yticklabels: Sequence[str] | None = None,
+            cbar_label: str = "") -> mpl.image.AxesImage:
+    """A matrix as a heatmap with its colour scale; diverging colours symmetric around ``center`` when given
+    (logits, cosines). ``cbar=False`` only for panels that share a :func:`colorbar`."""
     from .validation import check_array
 
     M = check_array(M, "M", ndim=2, finite=False)  # nan cells are drawn blank
@@ -50,13 +248,15 @@ def heatmap(ax: mpl.axes.Axes, M: np.ndarray, title: str = "", *, xlabel: str = 
         r = float(np.nanmax(np.abs(M - center))) or 1.0
         vmin, vmax = center - r, center + r
     if cmap is None:
-        cmap = "RdBu_r" if center is not None else "viridis"
+        cmap = DIVERGING if center is not None else SEQUENTIAL
     im = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     for labels, setter, n in ((xticklabels, ax.set_xticks, M.shape[1]), (yticklabels, ax.set_yticks, M.shape[0])):
         if labels is not None:
             setter(np.arange(n), labels)
     if cbar:
-        ax.figure.colorbar(im, ax=ax, shrink=0.85)
+        cb = ax.figure.colorbar(im, ax=ax, shrink=0.9)
+        if cbar_label:
+            cb.set_label(cbar_label)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -78,5 +278,5 @@ def curves(ax: mpl.axes.Axes, x: np.ndarray, ys: Mapping[str, np.ndarray], title
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if len(ys) > 1:
-        ax.legend(fontsize="small")
+        ax.legend()
     return ax

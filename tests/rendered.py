@@ -30,6 +30,7 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 1280, "height": 900}
+NARROW = {"width": 390, "height": 844}   # a phone: figures keep their design width and scroll inside their box
 THEMES = ("light", "dark")
 MIN_CONTRAST = 3.0  # WCAG's minimum for large text; body text sits far above it in both themes
 RAW_MARKUP = [
@@ -94,6 +95,89 @@ def check_figures(build: Path) -> list[Problem]:
     return problems
 
 
+MIN_TEXT_PX = 9.0        # the smallest figure text a reader may be asked to read, CSS px (ntpbook_lib.plotting)
+MAX_PANELS_PER_ROW, MAX_HEATMAPS_PER_ROW = 3, 2
+
+
+def figure_reports(nb: dict) -> list[tuple[int, dict | None]]:
+    """(cell index, the report ``ntpbook_lib.plotting`` wrote into the PNG, or None) for every figure output."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = []
+    for i, c in enumerate(nb["cells"]):
+        for o in c.get("outputs", []):
+            data = o.get("data", {}).get("image/png")
+            if data is None:
+                continue
+            text = Image.open(io.BytesIO(base64.b64decode("".join(data)))).text.get("ntpbook")
+            out.append((i, json.loads(text) if text else None))
+    return out
+
+
+def check_figure_sizes(build: Path) -> list[Problem]:
+    """Every figure drawn with the book's style, its smallest text >= 9 CSS px in the column, at most 3 panels
+    (2 heatmaps) per row, a colour scale on every heatmap."""
+    problems = []
+    for executed in sorted((build / "jupyter_execute").rglob("*.ipynb")):
+        for i, report in figure_reports(json.loads(executed.read_text())):
+            where = f"cell {i}"
+            if report is None:
+                problems.append(Problem(executed.name, f"{where}: figure not drawn with ntpbook_lib.plotting.set_style()"))
+                continue
+            if report["min_text_px"] is not None and report["min_text_px"] < MIN_TEXT_PX:
+                problems.append(Problem(executed.name, f"{where}: smallest text {report['min_text_px']} px "
+                                        f"({report['min_text']!r}) < {MIN_TEXT_PX} px in the column"))
+            if report["panels_per_row"] > MAX_PANELS_PER_ROW:
+                problems.append(Problem(executed.name, f"{where}: {report['panels_per_row']} panels per row "
+                                        f"(at most {MAX_PANELS_PER_ROW})"))
+            if report["heatmaps_per_row"] > MAX_HEATMAPS_PER_ROW:
+                problems.append(Problem(executed.name, f"{where}: {report['heatmaps_per_row']} heatmaps per row "
+                                        f"(at most {MAX_HEATMAPS_PER_ROW})"))
+            for title in report["heatmaps_without_colour_scale"]:
+                problems.append(Problem(executed.name, f"{where}: heatmap {title!r} has no colour scale"))
+    return problems
+
+
+def check_captions(build: Path) -> list[Problem]:
+    """Every figure of a chapter numbered and captioned (MyST-NB figure metadata), with alt text."""
+    problems = []
+    for page in chapter_pages(build):
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for img in soup.select("div.cell_output img"):
+            fig = img.find_parent("figure")
+            number = fig.select_one("figcaption .caption-number") if fig else None
+            if number is None:
+                problems.append(Problem(page.name, f"figure without a number and caption: {img.get('src')}"))
+            alt = (img.get("alt") or "").strip()
+            if not alt or alt.endswith(".png") or "/" in alt:
+                problems.append(Problem(page.name, f"figure without alt text: {img.get('src')}"))
+    return problems
+
+
+def web_numbers(page: Path) -> dict[str, str]:
+    """What the web page numbers each labelled object: {"thm-x": "Theorem 3.1", "eq-y": "(3.2)", "fig-z": "Figure 3.1"}."""
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    out = {}
+    for div in soup.select("div.proof[id], div.exercise[id], div.admonition[id]"):
+        title = div.select_one("p.admonition-title")
+        if title is not None:
+            m = re.match(r"^\s*([A-Z][a-z]+(?:\s+[\d.]+)?)", title.get_text(" ", strip=True))
+            if m:
+                out[div["id"]] = m[1].strip()
+    for div in soup.select("div.math[id^=equation-]"):
+        eqno = div.select_one("span.eqno")
+        if eqno is not None:
+            out[div["id"][len("equation-"):]] = eqno.get_text(strip=True).rstrip("#").strip()
+    for fig in soup.select("figure[id]"):
+        number = fig.select_one(".caption-number")
+        if number is not None:
+            out[fig["id"]] = number.get_text(strip=True).rstrip(".").strip()
+    return out
+
+
 def check_errors(build: Path) -> list[Problem]:
     problems = []
     for executed in sorted((build / "jupyter_execute").rglob("*.ipynb")):
@@ -154,7 +238,8 @@ def check_links(build: Path) -> list[Problem]:
 
 
 def static_checks(build: Path) -> list[Problem]:
-    return check_figures(build) + check_errors(build) + check_raw_markup(build) + check_links(build)
+    return (check_figures(build) + check_figure_sizes(build) + check_captions(build) + check_errors(build)
+            + check_raw_markup(build) + check_links(build))
 
 
 # ------------------------------------------------------------------------------------------ browser pass
@@ -190,21 +275,29 @@ _MEASURE = r"""
   const cs = getComputedStyle(col);
   const colWidth = col.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
   const describe = (el) => (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 80);
+  const narrow = window.innerWidth <= 720;  // at 390 px only the figures and the page width are judged
   for (const e of document.querySelectorAll("mjx-merror, [data-mjx-error]"))
     out.push(`MathJax error: ${e.getAttribute("data-mjx-error") || describe(e)}`);
-  for (const e of col.querySelectorAll('mjx-container[display="true"]')) {
+  for (const e of narrow ? [] : col.querySelectorAll('mjx-container[display="true"]')) {
     const w = (e.querySelector("mjx-math") || e).getBoundingClientRect().width;
     if (w > colWidth + 1) out.push(`display equation ${Math.round(w)} px wide in a ${Math.round(colWidth)} px column: ${describe(e)}`);
   }
-  for (const e of col.querySelectorAll("div.cell_output pre, div.output pre")) {
+  for (const e of narrow ? [] : col.querySelectorAll("div.cell_output pre, div.output pre")) {
     if (e.scrollWidth > e.clientWidth + 1) out.push(`output ${e.scrollWidth} px wide in ${e.clientWidth} px: ${describe(e)}`);
   }
-  for (const e of col.querySelectorAll("div.cell_output table, div.output table")) {
+  for (const e of narrow ? [] : col.querySelectorAll("div.cell_output table, div.output table")) {
     const w = e.getBoundingClientRect().width;
     if (w > colWidth + 1) out.push(`table ${Math.round(w)} px wide in a ${Math.round(colWidth)} px column: ${describe(e)}`);
   }
   for (const e of document.querySelectorAll("img")) {
     if (!e.complete || e.naturalWidth === 0) out.push(`image not loaded: ${e.getAttribute("src")}`);
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${window.innerWidth} px window`);
+  for (const e of col.querySelectorAll("div.cell_output img")) {
+    const shown = e.getBoundingClientRect().width, design = Number(e.getAttribute("width")) || 0;
+    const want = narrow ? design : Math.min(design, colWidth);  // phones: the design width, scrolled sideways
+    if (design && shown < 0.98 * want) out.push(`figure shown ${Math.round(shown)} px wide, drawn for ${design} px: ${e.getAttribute("src")}`);
   }
   const lum = (c) => {
     const v = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((x) => x / 255)
@@ -263,14 +356,15 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
         screenshots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        for theme in THEMES:
-            context = browser.new_context(viewport=VIEWPORT)
+        for theme, viewport in [(t, VIEWPORT) for t in THEMES] + [("light", NARROW)]:
+            narrow = viewport is NARROW
+            context = browser.new_context(viewport=viewport)
             context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
             # Routes match newest first: everything remote is refused, except MathJax, served from the local copy.
             context.route(re.compile(r"^https?://.*"), lambda route: route.abort())
             context.route(re.compile(r"^https?://.*/mathjax@3/es5/.*"), serve_mathjax)
             for page_path in pages or all_pages(build):
-                name = f"{page_path.relative_to(html).as_posix()} [{theme}]"
+                name = f"{page_path.relative_to(html).as_posix()} [{theme}{', 390 px' if narrow else ''}]"
                 page = context.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(f"JavaScript error: {exc}"))
@@ -286,7 +380,7 @@ def browser_checks(build: Path, pages: list[Path] | None = None, screenshots: Pa
                 errors += page.evaluate(_MEASURE)
                 problems += [Problem(name, e) for e in errors]
                 if screenshots:
-                    shot = screenshots / f"{page_path.stem}-{theme}.png"
+                    shot = screenshots / f"{page_path.stem}-{theme}{'-390' if narrow else ''}.png"
                     page.screenshot(path=str(shot), full_page=True)
                 page.close()
             context.close()

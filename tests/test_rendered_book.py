@@ -69,3 +69,45 @@ def test_page_in_a_browser(page, browser_problems):
     in the light and the dark theme."""
     problems = browser_problems.get(page.relative_to(BUILD / "html").as_posix(), [])
     assert not problems, "\n".join(problems)
+
+
+def test_every_figure_reads_at_nine_px_with_colour_scales():
+    """Smallest text >= 9 CSS px in the column, <= 3 panels (2 heatmaps) per row, a colour scale on every
+    heatmap: measured by ntpbook_lib.plotting when the figure was drawn, read back from the PNG."""
+    problems = rendered.check_figure_sizes(BUILD)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_every_figure_is_numbered_and_captioned():
+    problems = rendered.check_captions(BUILD)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_numbers_are_the_same_on_the_web_and_on_colab():
+    """Every labelled definition, theorem, exercise, equation and figure: the number the web page shows is the
+    number the Colab notebook shows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", BUILD.parent / "book" / "make_notebooks.py")
+    make_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_notebooks)
+    differ = []
+    for md in make_notebooks.chapters():
+        page = BUILD / "html" / "book" / f"{md.stem}.html"
+        web = rendered.web_numbers(page)
+        for label, colab in make_notebooks.numbers_of(md).items():
+            if web.get(label) != colab:
+                differ.append(f"{md.stem}: {label}: web {web.get(label)!r}, Colab {colab!r}")
+    assert not differ, "\n".join(differ)
+
+
+def test_the_ipynb_download_is_the_colab_notebook():
+    for md in sorted((BUILD.parent / "book").glob("[0-9][0-9]_*.md")):
+        download = BUILD / "html" / "_sources" / "book" / f"{md.stem}.ipynb"
+        assert download.read_text() == md.with_suffix(".ipynb").read_text(), download
+
+
+def test_no_empty_general_index_and_a_titled_proof_index():
+    assert not (BUILD / "html" / "genindex.html").exists()
+    proofs = (BUILD / "html" / "prf-prf.html").read_text()
+    assert "Theorem 1.1" in proofs and ">thm-" not in proofs
