@@ -43,6 +43,8 @@ from .svm import ntp_svm
 from .runtime import cpu_threads, log_schedule, small_problem_threads
 from .training import alignment, implicit_bias_reference, train_linear, train_logits
 from .regularization import genie_excess, regularization_path, ridge_solution
+from .margins import margin_metrics, margin_references, matrix_norm, ntp_svm_norm
+from .optimizers import Muon, ScheduledAdam, SignDescent, SteepestDescent, newton_schulz, optimizer, train_minibatch
 from .language import (
     LanguageData,
     line_contexts,
@@ -130,5 +132,16 @@ __all__ = [
     "glue",
     "table",
     "build_environment",
+    "ntp_svm_norm",
+    "margin_references",
+    "margin_metrics",
+    "matrix_norm",
+    "SteepestDescent",
+    "SignDescent",
+    "Muon",
+    "ScheduledAdam",
+    "newton_schulz",
+    "optimizer",
+    "train_minibatch",
 ]
 __version__ = "0.1.0"

@@ -182,15 +182,20 @@ def _full_column_rank(H: np.ndarray, K: np.ndarray, ev: np.ndarray) -> bool:
 
 @solver_threads
 def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 1e-9, max_iter: int = 20_000,
-            return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
+            return_info: bool = False, norm: str = "fro") -> np.ndarray | tuple[np.ndarray, NTPSVMInfo]:
     """``W^mm``, the NTP-SVM solution (T24 Def. 3): the min-norm ``W ∈ F^⊥`` with NTP margin 1.
 
     Solved on the V×m dual (module docstring), by the exact active-set method when ``K = HᵀH`` is
     invertible and small enough (``method="active-set"``), else when K is invertible by Anderson-accelerated
     ADMM (``method="admm"``), else by FISTA (``method="fista"``), the last two to ``tol``.
     Raises ``ValueError`` when the data is not NTP-separable (decided by :func:`is_separable` unless
-    ``rank H = m``, which makes it separable by T24 Lemma 1).
+    ``rank H = m``, which makes it separable by T24 Lemma 1).  ``norm="max"`` or ``"spectral"``: the NTP-SVM
+    under that norm, by :func:`ntpbook_lib.margins.ntp_svm_norm` (relative duality gap ``max(tol, 1e-6)``).
     """
+    if check_choice(norm, "norm", ("fro", "max", "spectral")) != "fro":
+        from .margins import ntp_svm_norm
+
+        return ntp_svm_norm(data, H, norm, tol=max(tol, 1e-6), max_iter=max(max_iter, 50_000), return_info=return_info)
     method = check_choice(method, "method", ("auto", "active-set", "admm", "fista"))
     tol = check_real(tol, "tol", positive=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
