@@ -144,4 +144,4 @@ __all__ = [
     "optimizer",
     "train_minibatch",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -122,6 +122,38 @@ class Table(pd.DataFrame):
         return (f'<table class="dataframe ntpbook-table"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>')
 
+    def _repr_latex_(self) -> str:
+        """The same table for the book's PDF: one header row, row labels (if any) in the first columns."""
+        plain = isinstance(self.index, pd.RangeIndex) and self.index.name is None
+        labels = [] if plain else [n if n is not None else "" for n in self.index.names]
+        head = [*labels, *map(str, self.columns)]
+        lines = [r"\begin{tabular}{" + "l" * len(labels) + "r" * len(self.columns) + "}", r"\hline",
+                 " & ".join(rf"\textbf{{{_latex_text(h)}}}" for h in head) + r" \\ \hline"]
+        for key, row in zip(self.index, self.itertuples(index=False, name=None)):
+            keys = [] if plain else list(key if isinstance(key, tuple) else (key,))
+            lines.append(" & ".join(_latex_text(v) for v in (*keys, *row)) + r" \\")
+        lines += [r"\hline", r"\end{tabular}"]
+        return "\n".join(lines)
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}", "\\": r"\textbackslash{}", "$": r"\$"}
+_SCI = re.compile(r"^([−\-+]?[\d.]+)×10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)$")
+_FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def _latex_text(x: Any) -> str:
+    """A cell's LaTeX for the book's PDF: ``$…$`` kept as math, ``m×10ᵉ`` as ``$m\times 10^{e}$``, the rest escaped."""
+    text = str(x)
+    sci = _SCI.match(text)
+    if sci:
+        return f"${sci[1].replace('−', '-')}\\times 10^{{{sci[2].translate(_FROM_SUPERSCRIPT)}}}$"
+    out, last = [], 0
+    for m in _MATH.finditer(text):
+        out += ["".join(_LATEX_SPECIAL.get(c, c) for c in text[last:m.start()]), f"${m['tex']}$"]
+        last = m.end()
+    return "".join(out) + "".join(_LATEX_SPECIAL.get(c, c) for c in text[last:])
+
 
 def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index: str | None = None,
           digits: int | Mapping[str, int] = 4) -> Table:

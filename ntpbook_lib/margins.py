@@ -28,6 +28,7 @@ import numpy as np
 
 from .data import NTPData
 from .numerics import embedding_scale, rescale
+from .runtime import solver_threads
 from .separability import DataSubspace, in_support_pairs, is_separable, margin_pairs, require_margin_constraints
 from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
 
@@ -238,6 +239,7 @@ def _certify_spectral(W: np.ndarray, C: np.ndarray, data: NTPData, H: np.ndarray
     return (obj - dual) / obj, Wp, C
 
 
+@solver_threads
 def ntp_svm_norm(data: NTPData, H: np.ndarray, norm: str = "max", *, tol: float = 1e-6, max_iter: int = 50_000,
                  return_info: bool = False) -> np.ndarray | tuple[np.ndarray, MarginCertificate]:
     """``W^mm_‖·‖``, the NTP-SVM (T24 Def. 3) with ‖·‖ the Frobenius, max or spectral norm, and its certificate.
@@ -292,6 +294,7 @@ def ntp_margin_of(W: np.ndarray, data: NTPData, H: np.ndarray) -> float:
     return float(np.min(np.where(off, np.inf, L).min(axis=0) - np.where(off, L, -np.inf).max(axis=0)))
 
 
+@solver_threads
 def margin_references(data: NTPData, H: np.ndarray, norms: tuple[str, ...] = NORMS,
                       tol: float = 1e-6) -> dict[str, np.ndarray]:
     """The NTP-SVM solution under each norm of ``norms``, for :func:`margin_metrics`."""

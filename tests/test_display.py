@@ -62,3 +62,12 @@ def test_build_environment_lists_the_stack():
     env = nl.build_environment()
     assert env.loc["ntpbook_lib", "version"] == nl.__version__
     assert {"Python", "numpy", "torch", "machine"} <= set(env.index)
+
+
+def test_tables_have_a_latex_form_for_the_pdf():
+    t = nl.table({"$d$": [4, 12], "err": [1.5e-7, 0.25], "note": ["x & y_1", "$\\|W\\|$ ok"]}, index="$d$", digits=3)
+    tex = t._repr_latex_()
+    assert tex.startswith("\\begin{tabular}{lrr}") and tex.rstrip().endswith("\\end{tabular}")
+    assert "\\textbf{$d$}" in tex and "x \\& y\\_1" in tex and "$\\|W\\|$ ok" in tex
+    assert "$1.50\\times 10^{-7}$" in tex
+    assert tex.count("\\\\") == 3  # one header row and two body rows

@@ -30,3 +30,8 @@ def test_install_cell_pins_the_version_and_fails_loudly(md):
         f"{md.name}: the install cell must pin git+{REPO}@v{VERSION}")
     assert "import ntpbook_lib" in src and "raise ImportError(" in src, "a failed install must stop the notebook"
     assert REPO in src.split("raise ImportError(")[1] and VERSION in src.split("raise ImportError(")[1]
+
+
+def test_the_landing_page_describes_the_install_cell_at_this_version():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert f"{REPO}@v{VERSION}" in intro

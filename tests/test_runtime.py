@@ -75,5 +75,6 @@ def test_solvers_run_small_problems_on_one_thread_and_restore_the_counts():
 
 def test_public_solvers_carry_the_thread_policy():
     for name in ("is_separable", "is_compatible", "data_subspace", "logodds_solution", "ntp_svm", "ntp_svm_logits",
-                 "separability_phase_transition", "certificate", "nuclear_regularization_path", "proxy_quality"):
+                 "separability_phase_transition", "certificate", "nuclear_regularization_path", "proxy_quality",
+                 "ntp_svm_norm", "margin_references"):
         assert hasattr(getattr(nl, name), "__wrapped__"), f"{name} does not choose its threads"
