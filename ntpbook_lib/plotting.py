@@ -295,6 +295,8 @@ def heatmap_grid(panels: Mapping[str, np.ndarray], ncols: int = 2, *, center: fl
     from .validation import check_int
 
     ncols = check_int(ncols, "ncols", minimum=1, maximum=100)
+    if not isinstance(panels, Mapping):
+        raise TypeError(f"panels must map titles to matrices (a dict), got {type(panels).__name__}")
     items = list(panels.items())
     if not items:
         raise ValueError("heatmap_grid needs at least one panel")
@@ -373,7 +375,16 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
     ``panels`` is a list of ``(title, {label: (closed, measured)})``; a ``measured`` of ``None`` draws only
     the closed form, dotted (a printed formula).
     """
-    k = np.asarray(k)
+    from .validation import check_array
+
+    k = check_array(k, "k", ndim=1)
+    if not panels:
+        raise ValueError("symmetric_design_curves needs at least one panel")
+    for title, series in panels:
+        for label, (closed, measured) in series.items():
+            for name, y in (("closed", closed), ("measured", measured)):
+                if y is not None and np.shape(y) != k.shape:
+                    raise ValueError(f"panel {title!r}, {label!r}: {name} has shape {np.shape(y)}, k has {k.shape}")
     fig, axes = subplots(-(-len(panels) // 2), min(2, len(panels)))  # two panels to a row: legible legends
     spare = list(axes.ravel()[len(panels):])
     for ax in spare:

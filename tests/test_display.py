@@ -66,6 +66,7 @@ def test_build_environment_lists_the_stack():
 
 def test_tables_have_a_latex_form_for_the_pdf():
     t = nl.table({"$d$": [4, 12], "err": [1.5e-7, 0.25], "note": ["x & y_1", "$\\|W\\|$ ok"]}, index="$d$", digits=3)
+    assert isinstance(t, nl.display.Table)
     tex = t._repr_latex_()
     assert tex.startswith("\\begin{tabular}{lrr}") and tex.rstrip().endswith("\\end{tabular}")
     assert "\\textbf{$d$}" in tex and "x \\& y\\_1" in tex and "$\\|W\\|$ ok" in tex

@@ -7,7 +7,8 @@ import ntpbook_lib as nl
 from fuzz_support import COVERED
 
 COVERED.update({"tokenize", "context_length_statistics", "load_text", "glue", "table", "plotting.set_style",
-                "plotting.subplots", "plotting.heatmap", "plotting.curves"})
+                "plotting.subplots", "plotting.heatmap", "plotting.curves", "plotting.heatmap_grid",
+                "plotting.certificate_panels", "plotting.ufm_training_curves", "plotting.symmetric_design_curves"})
 
 
 def test_book_and_plotting_helpers():
@@ -20,3 +21,21 @@ def test_book_and_plotting_helpers():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_chapter_figure_helpers_refuse_bad_input_cleanly():
+    import pytest
+
+    from ntpbook_lib import plotting as p
+
+    bad = [lambda: p.heatmap_grid({}), lambda: p.heatmap_grid({"a": np.eye(2)}, ncols=0),
+           lambda: p.heatmap_grid({"a": np.zeros(3)}), lambda: p.heatmap_grid([np.eye(2)]),
+           lambda: p.certificate_panels(np.eye(3), np.eye(2), np.eye(3)),
+           lambda: p.certificate_panels("S", np.eye(2), np.eye(2)),
+           lambda: p.ufm_training_curves({}, "x"), lambda: p.ufm_training_curves({"a": 1}, "b"),
+           lambda: p.symmetric_design_curves(np.array([1, 2]), []),
+           lambda: p.symmetric_design_curves("k", [("t", {"a": (np.ones(2), None)})]),
+           lambda: p.symmetric_design_curves(np.array([1, 2]), [("t", {"a": (np.ones(3), None)})])]
+    for call in bad:
+        with pytest.raises((ValueError, TypeError)):
+            call()
