@@ -9,7 +9,7 @@ polar factor ``U Qᵀ`` of ``∇ = U Σ Qᵀ`` for the spectral norm (spectral d
 norm ``‖∇_k‖_*`` (``normalized=False``) gives unnormalised steepest descent (GD for the Frobenius norm).
 Muon replaces the polar factor of the gradient by a quintic Newton–Schulz approximation of that of a momentum
 buffer.  Every class here is a ``torch.optim.Optimizer``, so ``functools.partial(Class, ...)`` is an optimizer
-factory ``f(params, lr)`` for :func:`ntpbook_lib.train_linear` and :func:`ntpbook_lib.train_ufm`.
+factory ``f(params, lr)`` for :func:`ntpbook_lib.training.train_linear` and :func:`ntpbook_lib.ufm.train_ufm`.
 
 Step sizes: ``η_k = lr · (k + 1)^{−decay}``.  Fan et al. prove their margin results for decaying steps
 ``η_k ∝ k^{−a}``, ``a ∈ (0, 1]``; Zhang et al. for Adam with ``η_k = (k + 2)^{−a}``, ``a ∈ (0, 1]``.  With
@@ -211,7 +211,7 @@ def train_minibatch(data: NTPData, H: np.ndarray, factory: Callable, lr: float, 
                     extra: Mapping[str, Callable[[np.ndarray], float]] | None = None,
                     n_records: int = 40) -> MinibatchHistory:
     """Train the decoder W (from zero) on ``CE(W H)`` with mini-batches of ``batch_size`` samples ``(j, z)``
-    drawn i.i.d. from ``π̂_j p̂_{j,z}`` (``None``: the full batch, as :func:`ntpbook_lib.train_linear`),
+    drawn i.i.d. from ``π̂_j p̂_{j,z}`` (``None``: the full batch, as :func:`ntpbook_lib.training.train_linear`),
     recording ``extra`` through the library's training loop (:func:`ntpbook_lib.loop.recorded_loop`).
 
     The batch gradient is ``(softmax(W H) diag(n) − N) Hᵀ / B`` with ``N`` the V×m counts of the batch and
