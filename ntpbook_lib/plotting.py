@@ -41,8 +41,8 @@ Conventions for chapters (every chapter follows them):
           alt: One sentence saying what the figure shows.
       ---
 
-  The label ``fig-…`` is unique book-wide; prose refers to it with {numref}`fig-short-name` ("Figure 3.2" on
-  the web and on Colab).
+  The label ``fig-…`` is unique book-wide; prose refers to it with MyST's ``numref`` role on that label ("Figure 3.2"
+  on the web and on Colab).
 - heatmaps with :func:`heatmap` (a colour bar unless ``cbar=False`` *and* a shared :func:`colorbar` is drawn
   for panels with the same ``vmin``/``vmax``/``cmap``); curves with :func:`curves`; legends with
   ``ax.legend()`` at the rc size, or one legend for the figure with
