@@ -16,7 +16,7 @@ RETIRED = [
     (re.compile(r"\\hat\s*p_\{?\s*z\s*,\s*j|\\ell_\{?\s*z\s*,\s*j"), "token-first p̂_{z,j} / ℓ_{z,j}: context first, p̂_{j,z}"),
     (re.compile("★"), "★: NTP-SVM⋆ is written NTP-SVM$_\\star$; 'Beyond the paper:' replaces the ★ marker"),
     (re.compile(r"NTP-SVM\s*(?:\$\s*)?\^|NTP-SVM\s*\$\^\\star\$"), "NTP-SVM^⋆: Z24's nuclear-norm SVM is NTP-SVM$_\\star$"),
-    (re.compile(r"\bV\s*\^\s*\{?\s*(?:\\top|T\b|\\intercal)|U\s*\\Sigma\s*(?:\^\{?1/2\}?\s*)?V\b"),
+    (re.compile(r"\bV\s*\^\s*\{?\s*(?:\\top|T\b|\\intercal)|(?<![A-Za-z])Vᵀ|(?:U|V)\s*(?:\\Sigma|Σ)\s*(?:\^\{?1/2\}?\s*)?V(?![A-Za-z0-9_])"),
      "V as a singular-vector factor: an SVD is U Σ Q^⊤ (V is the vocabulary size)"),
     (re.compile(r"\$?\bL\$?-smooth|smoothness (?:constant )?\$L\$|\\frac\{1\}\{2?\s*L\}|\b1\s*/\s*\(?2?\s*L\b\)?"),
      "L as a smoothness constant: it is β (T24 writes L)"),
@@ -25,7 +25,7 @@ RETIRED = [
 
 
 def _checked_text(md: Path) -> list[tuple[int, str]]:
-    """(line number, text) of what a reader reads: Markdown lines, and string literals of code cells."""
+    """(line number, text) of what a reader reads: Markdown lines, and string literals and comments of code cells."""
     out, in_code = [], False
     for n, line in enumerate(md.read_text().splitlines(), start=1):
         if line.startswith("```{code-cell}"):
@@ -36,7 +36,9 @@ def _checked_text(md: Path) -> list[tuple[int, str]]:
             continue
         if in_code:
             strings = re.findall(r"(?:[rfbu]{0,2})(\"[^\"\n]*\"|'[^'\n]*')", line)
-            text = " ".join(s[1:-1] for s in strings)
+            code = re.sub(r"\"[^\"\n]*\"|'[^'\n]*'", "", line)
+            comment = code[code.index("#") + 1:] if "#" in code else ""
+            text = " ".join([s[1:-1] for s in strings] + [comment]).strip()
             if text:
                 out.append((n, text))
         else:
@@ -62,8 +64,8 @@ def test_no_retired_symbols(md):
 def test_the_check_finds_each_retired_symbol(tmp_path):
     page = tmp_path / "x.md"
     page.write_text("$L[z, j]$ and NTP-SVM★ and NTP-SVM$^\\star$ and $U\\Sigma V^\\top$ and $L$-smooth\n"
-                    "```{code-cell} ipython3\nW_star = 1\nprint(\"‖W*‖\")\n```\n")
+                    "```{code-cell} ipython3\nW_star = 1\nprint(\"‖W*‖\")\nW, H = f(L)  # W Wᵀ = UΣUᵀ, HᵀH = VΣVᵀ\n```\n")
     found = " ".join(retired_symbols(page))
-    for what in ("token-first", "★", "NTP-SVM^⋆", "singular-vector", "smoothness", "W^⋆"):
+    for what in ("token-first", "★", "NTP-SVM^⋆", "singular-vector", "smoothness", "W^⋆", "'VΣV'"):
         assert what in found, what
     assert "W_star" not in found
