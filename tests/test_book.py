@@ -212,3 +212,11 @@ def test_chapter_titles_carry_no_typed_number():
         title = next(line for line in md.read_text().splitlines() if line.startswith("# "))
         assert not re.match(r"^# (?:\d+|[A-Z])\.\s", title) or md.stem not in make_notebooks.chapter_numbers(), (
             f"{md.name}: the numbered TOC numbers the chapter; its title must not ({title!r})")
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+def test_no_result_depends_on_the_python_release(md):
+    """The manual topics of `load_text("python-docs")` change with every Python release: chapters compute on the
+    shipped corpus (*Alice*) or on TinyStories, and name "python-docs" at most as an alternative in a comment."""
+    code = "\n".join(line.split("#")[0] for line in md.read_text().splitlines())
+    assert "python-docs" not in code, f"{md.name} computes on load_text('python-docs')"
