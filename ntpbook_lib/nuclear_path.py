@@ -105,10 +105,7 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     V, m = data.V, data.m
     if L0 is not None:  # finite: a non-finite entry would stall LAPACK's SVD
-        L0 = check_array(L0, "L0", finite=False)
-        if L0.shape != (V, m):
-            raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L0.shape}")
-        L0 = check_array(L0, "L0")
+        L0 = check_array(L0, "L0", shape=(V, m), fits="V×m of data")
     return _solve(data, lam, L0, tol, max_iter, check_every)
 
 
@@ -188,7 +185,7 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     if L_mm is None:
         L_mm = ntp_svm_logits(support_of(data))
     else:
-        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m))
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m), fits="V×m of data")
         if not np.any(L_mm):
             raise ValueError("L_mm must not be zero")
     mm = L_mm / np.linalg.svd(L_mm, compute_uv=False).sum()
@@ -271,9 +268,7 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     check_data(data)
     tol = check_real(tol, "tol", nonnegative=True)
     if L_mm is not None:
-        L_mm = check_array(L_mm, "L_mm")
-        if L_mm.shape != (data.V, data.m):
-            raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m), fits="V×m of data")
     L_in = log_odds_in(data)
     L_mm = ntp_svm_logits(support_of(data)) if L_mm is None else L_mm
     S = data.S > 0

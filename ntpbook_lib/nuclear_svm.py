@@ -167,7 +167,7 @@ def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarr
         ``P_𝓕(L)``, V×m.
     """
     S = support_of(data_or_S) > 0
-    return center_on_support(check_array(L, "L", shape=S.shape), S)
+    return center_on_support(check_array(L, "L", shape=S.shape, fits="V×m of data_or_S"), S)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
@@ -185,7 +185,8 @@ def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.
     numpy.ndarray
         ``P_𝓕^⊥(L)``, V×m.
     """
-    return check_array(L, "L", shape=support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
+    L = check_array(L, "L", shape=support_of(data_or_S).shape, fits="V×m of data_or_S")
+    return L - project_logits_F(L, data_or_S)
 
 
 # --------------------------------------------------------------------------------------------- NTP-SVM★

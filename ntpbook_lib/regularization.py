@@ -204,7 +204,8 @@ def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasR
     ref = implicit_bias_reference(data, H) if ref is None else ref
     R = check_array(R, "R")
     if ref.W_mm is None or not ref.compatible:
-        raise ValueError("the genie point needs NTP_H-compatible and NTP-separable data (T24 Thm 1)")
+        raise ValueError("the genie point needs data that are NTP_H-compatible and NTP-separable with these "
+                         "embeddings H (T24 Thm 1)")
     Ls = ref.W_star @ H
     off = data.S == 0
     lse = np.log(np.where(off, 0.0, np.exp(Ls - Ls.max(axis=0))).sum(axis=0)) + Ls.max(axis=0)
