@@ -6,6 +6,13 @@ names the argument and says what is wrong, and nothing non-finite reaches LAPACK
 Inside, the library trusts the checked objects and calls unchecked kernels.  :func:`check_memory` sizes dense
 objects before they are allocated.
 
+Array arguments are read once, by :func:`as_float64` (through :func:`check_array` and the checkers built on it):
+every container a user has at hand (NumPy arrays of any real dtype, byte order and layout, lists, pandas
+objects, torch tensors of any real dtype including bfloat16 and float16, SciPy sparse matrices) gives the answer
+the same values give as a float64 NumPy array; masked arrays and complex values are refused by name.  The
+checked array is always a new one: no public function modifies its arguments, and no result shares memory with
+them, so a later edit of an argument cannot change a result or break an object's invariants.
+
 This module is a leaf: it imports nothing of the library.  :class:`~ntpbook_lib.data.NTPData` makes itself
 known to :func:`check_data` through :func:`register_data_type`.
 """
