@@ -197,6 +197,12 @@ def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------- arrays
+def _refuse_masked(A: Any, name: str) -> None:
+    if isinstance(A, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, which is not supported: a mask has no meaning here; pass "
+                        f"{name}.filled(value) or the unmasked values")
+
+
 def _is_tensor(A: Any) -> bool:
     return type(A).__module__.startswith("torch") and hasattr(A, "detach")
 
@@ -240,9 +246,7 @@ def as_float64(A: Any, name: str) -> np.ndarray:
     numpy.ndarray
         A new float64 array.
     """
-    if isinstance(A, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array, which is not supported: a mask has no meaning here; pass "
-                        f"{name}.filled(value) or the unmasked values")
+    _refuse_masked(A, name)
     if sp.issparse(A):
         if A.dtype.kind == "c":
             raise ValueError(f"{name} must be real, got a sparse matrix of complex dtype {A.dtype}")
@@ -345,9 +349,7 @@ def check_display_values(values: Any, name: str) -> Any:
     object
         ``values``, or the NumPy values of a tensor.
     """
-    if isinstance(values, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array, which is not supported: a mask has no meaning here; pass "
-                        f"{name}.filled(value)")
+    _refuse_masked(values, name)
     if _is_tensor(values):
         values = (_tensor_as_float64(values, name) if values.dtype.is_floating_point or values.is_complex()
                   else values.detach().cpu().numpy().copy())
@@ -679,8 +681,7 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
     """
     if isinstance(tokens, (str, bytes)):
         raise TypeError(f"{name} must hold token ids (integers), got a {type(tokens).__name__}")
-    if isinstance(tokens, np.ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array, which is not supported: a mask has no meaning for token ids")
+    _refuse_masked(tokens, name)
     if sp.issparse(tokens):
         raise TypeError(f"{name} must be a dense array of token ids, got a sparse {type(tokens).__name__}")
     if _is_tensor(tokens):  # integer ids as they are; a floating tensor through float64, which holds it exactly
