@@ -172,9 +172,11 @@ class NTPData:
 
         ``counts`` may be any container :func:`~ntpbook_lib.validation.as_float64` accepts, or a SciPy sparse
         matrix (kept sparse); it is read, never modified, and the data shares no memory with it.  The answer is
-        scale-free: each column is divided by its own largest count before its sum is formed, and π̂ is formed
-        in logs, so columns of counts near 1e300 and near 1e-300 are valid together.
+        scale-free: each column is divided by its own largest count before its sum is formed, and π̂ relative to
+        the largest column maximum, so columns of counts near 1e300 and near 1e-300 are valid together.
         """
+        if 0 in getattr(counts, "shape", (1,)):
+            raise ValueError(f"counts must have at least one row and one column, got shape {counts.shape}")
         if sp.issparse(counts):
             # measured peak: about 60 bytes per stored count (the CSC copy, the scaled counts, P, and the copy
             # NTPData makes) and 40 per column
@@ -195,8 +197,8 @@ class NTPData:
             exact = lambda: np.bincount(np.repeat(np.arange(C.shape[1]), sizes), C.data, C.shape[1])  # noqa: E731
         else:
             C = check_array(counts, "counts", finite=False)
-            if C.ndim != 2:
-                raise ValueError(f"counts must be a V×m matrix, got an array of shape {C.shape}")
+            if C.ndim != 2 or 0 in C.shape:
+                raise ValueError(f"counts must be a V×m matrix with V, m ≥ 1, got an array of shape {C.shape}")
             _check_counts(C)
             colmax = C.max(axis=0, initial=0.0)
             _check_column_maxima(colmax)

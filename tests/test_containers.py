@@ -103,6 +103,9 @@ def test_the_caller_sparse_counts_are_left_as_they_were():
     np.testing.assert_array_equal(C.indptr, indptr)
     assert not np.shares_memory(d.P_sparse.data, C.data) and not np.shares_memory(d.P_sparse.indices, C.indices)
     np.testing.assert_allclose(d.P, [[1.0, 0.5], [0.0, 0.5]], rtol=1e-15)
+    for empty in (np.zeros((2, 0)), sp.csc_array((0, 3)), [[]]):
+        with pytest.raises(ValueError, match="counts"):
+            NTPData.from_counts(empty)
 
 
 # ------------------------------------------------------------------------------- memory estimates
