@@ -4,6 +4,10 @@ Next-token prediction (NTP) on ``n`` pairs ``(x_i, z_i)`` is soft-label classifi
 ``m`` *distinct* contexts ``x̄_j``, each with empirical frequency ``π̂_j`` and next-token
 distribution ``p̂_j`` over the vocabulary ``[V]`` (T24 §2, Z24 §2).  Matrices follow the papers:
 ``P = [p̂_1 … p̂_m]`` and the support matrix ``S`` are V×m.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations

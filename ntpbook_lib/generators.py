@@ -1,4 +1,9 @@
-"""Synthetic NTP data: random supports of exact sizes, the symmetric design, Gaussian embeddings."""
+"""Synthetic NTP data: random supports of exact sizes, the symmetric design, Gaussian embeddings.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
+"""
 
 from __future__ import annotations
 

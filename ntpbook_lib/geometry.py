@@ -5,6 +5,10 @@
 and ``L^in`` — and :func:`geometry_metrics` measures one pair against it.  :class:`GeometryHistory` holds those
 metrics along a training run, of NTP-UFM (:func:`ntpbook_lib.ufm.train_ufm`) or of a network
 (:func:`ntpbook_lib.models.train_model`).
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ By Z24 Lemma 1 (``‖L‖_* = min_{L = W H} (‖W‖² + ‖H‖²)/2``) NTP-UFM
 whose solutions grow as ``L_λ ≈ L^in + R(λ) L^mm`` when ``λ → 0`` (Thms 1–3).  :func:`nuclear_regularized_logits`
 solves (8) by accelerated proximal gradient with a duality-gap certificate, :func:`nuclear_regularization_path`
 follows it along decreasing ``λ``, and :func:`genie_bound` is the comparison point of the proofs.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations

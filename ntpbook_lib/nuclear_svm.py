@@ -16,6 +16,10 @@ The NTP-SVM★ depends only on the support matrix ``S``.  Its dual is
 
 and :func:`ntp_svm_logits` solves the pair by ADMM with singular-value thresholding, certifying every answer
 by a feasible primal point and a feasible dual point whose objectives differ by the reported gap.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations

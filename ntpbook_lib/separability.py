@@ -8,6 +8,10 @@ collects the directions that change in-support log-odds.  NTP_H-compatibility (D
 ``W^p`` fit every in-support log-odds exactly; NTP-separability (Def. 2) that some ``W^d ∈ F^⊥`` put every
 in-support token at least 1 above every out-of-support token.  Everything is computed through the Gram
 matrix of ``H``: the pairing ``⟨W, (e_z − e_a) h_jᵀ⟩ = (e_z − e_a)ᵀ W h_j`` is a logit difference.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
