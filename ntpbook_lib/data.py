@@ -4,17 +4,21 @@ Next-token prediction (NTP) on ``n`` pairs ``(x_i, z_i)`` is soft-label classifi
 ``m`` *distinct* contexts ``x̄_j``, each with empirical frequency ``π̂_j`` and next-token
 distribution ``p̂_j`` over the vocabulary ``[V]`` (T24 §2, Z24 §2).  Matrices follow the papers:
 ``P = [p̂_1 … p̂_m]`` and the support matrix ``S`` are V×m.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import check_array, check_int, check_memory, check_real, register_data_type
+from .validation import check_array, check_int, check_memory, check_real, check_tokens, register_data_type
 
 __all__ = ["NTPData"]
 
@@ -28,27 +32,52 @@ def _check_counts(values: np.ndarray) -> None:
         raise ValueError(f"counts must be non-negative; found {values[values < 0][0]}")
 
 
-def _check_column_sums(colsum: np.ndarray) -> None:
-    empty = np.flatnonzero(colsum == 0)
+def _check_column_maxima(colmax: np.ndarray) -> None:
+    empty = np.flatnonzero(colmax == 0)
     if empty.size:
-        raise ValueError(f"context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
+        raise ValueError(f"counts: context column(s) {empty[:10].tolist()} have no counts (all-zero column)")
 
 
 def _sparse_real(A: sp.sparray | sp.spmatrix, name: str) -> sp.csc_array:
-    """A sparse matrix of real numbers as a float64 CSC array (complex or non-numeric dtypes are refused)."""
+    """A sparse matrix of real numbers as a NEW float64 CSC array in canonical form (sorted, summed duplicates, no
+    stored zeros), sharing no memory with ``A``, which is left as it was; complex or non-numeric dtypes are
+    refused."""
     if A.dtype.kind == "c":
         raise ValueError(f"{name} must be real, got complex dtype {A.dtype}")
     if A.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
-    return sp.csc_array(A, dtype=np.float64)
+    # the CSC copy: its column pointers (m + 1 of them), values and row indices, and the conversion's temporaries
+    check_memory(8.0 * (A.shape[1] + 1) + 16.0 * A.nnz, f"{name} as a {A.shape[0]}×{A.shape[1]} CSC matrix")
+    C = sp.csc_array(A, dtype=np.float64, copy=True)
+    C.sum_duplicates()
+    C.eliminate_zeros()
+    return C
+
+
+def _frequencies(colmax: np.ndarray, scaled_sums: np.ndarray, exact_sums: Callable[[], np.ndarray],
+                 integral: bool) -> tuple[np.ndarray, int | None]:
+    """π̂ ∝ column sums ``colmax_j · s_j`` and ``n``, without overflow or loss of the ratios: integer counts whose
+    total float64 holds exactly are summed exactly; otherwise each sum is formed relative to the largest column
+    maximum (a context ~1e600 times rarer than another gets π̂_j = 0, the float64 nearest its frequency)."""
+    top = float(colmax.max())
+    w = (colmax / top) * scaled_sums
+    with np.errstate(over="ignore"):
+        total = top * float(w.sum())
+    if integral and total < 2**53:
+        sums = exact_sums()
+        n = int(sums.sum())
+        return sums / n, n
+    return w / w.sum(), None
 
 
 @register_data_type
 class NTPData:
     """Distinct contexts with frequencies ``pi`` (m,) and next-token distributions ``P`` (V×m), T24 §2.
 
-    ``P`` may be given dense or as a ``scipy.sparse`` matrix; language data (m up to 10^5 and more)
-    stays sparse, and the dense ``P`` / ``S`` are only formed when asked for.
+    ``P`` may be given dense (any container :func:`~ntpbook_lib.validation.as_float64` accepts) or as a
+    ``scipy.sparse`` matrix; language data (m up to 10^5 and more) stays sparse, and the dense ``P`` / ``S`` are
+    only formed when asked for.  ``P`` and ``pi`` are copied: later edits of the caller's arrays cannot change
+    the data, and the caller's arrays are never modified.
     ``n`` is the number of (context, next token) samples when the data came from counts.
     """
 
@@ -62,8 +91,8 @@ class NTPData:
             if Pd.ndim != 2:
                 raise ValueError(f"P must be a V×m matrix, got an array of shape {Pd.shape}")
             Psp = sp.csc_array(Pd)
-        Psp.sum_duplicates()
-        Psp.eliminate_zeros()
+            Psp.sum_duplicates()
+            Psp.eliminate_zeros()
         pi = check_array(pi, "pi", finite=False)
         V, m = Psp.shape
         if pi.shape != (m,):
@@ -143,51 +172,68 @@ class NTPData:
     # ----------------------------------------------------------------- constructors
     @classmethod
     def from_counts(cls, counts: np.ndarray | sp.sparray | sp.spmatrix) -> "NTPData":
-        """Data from a V×m matrix of counts ``n π̂_j p̂_{j,z}``: π̂ ∝ column sums (T24 §2)."""
-        # Sums are formed on counts divided by the largest one, so that counts near float64's limits neither
-        # overflow (1e300 + 1e300) nor lose the ratios that define P and π̂.
+        """Data from a V×m matrix of counts ``n π̂_j p̂_{j,z}``: π̂ ∝ column sums (T24 §2).
+
+        ``counts`` may be any container :func:`~ntpbook_lib.validation.as_float64` accepts, or a SciPy sparse
+        matrix (kept sparse); it is read, never modified, and the data shares no memory with it.  The answer is
+        scale-free: each column is divided by its own largest count before its sum is formed, and π̂ relative to
+        the largest column maximum, so columns of counts near 1e300 and near 1e-300 are valid together.
+        """
+        if 0 in getattr(counts, "shape", (1,)):
+            raise ValueError(f"counts must have at least one row and one column, got shape {counts.shape}")
         if sp.issparse(counts):
+            # measured peak: about 60 bytes per stored count (the CSC copy, the scaled counts, P, and the copy
+            # NTPData makes) and 40 per column
+            check_memory(64.0 * counts.nnz + 48.0 * (counts.shape[1] + 1),
+                         f"data from a {counts.shape[0]}×{counts.shape[1]} sparse matrix of {counts.nnz} counts")
             C = _sparse_real(counts, "counts")
-            C.sum_duplicates()
-            C.eliminate_zeros()
             _check_counts(C.data)
-            top = float(C.data.max(initial=0.0))
-            Cn = C.data / top if top > 0 else C.data
-            colsum = np.bincount(np.repeat(np.arange(C.shape[1]), np.diff(C.indptr)), Cn, C.shape[1])
-            _check_column_sums(colsum)
-            P = sp.csc_array((Cn / np.repeat(colsum, np.diff(C.indptr)), C.indices, C.indptr), shape=C.shape)
+            sizes = np.diff(C.indptr)
+            colmax = np.zeros(C.shape[1])
+            if C.data.size:
+                full = sizes > 0
+                colmax[full] = np.maximum.reduceat(C.data, C.indptr[:-1][full])
+            _check_column_maxima(colmax)
+            Cn = C.data / np.repeat(colmax, sizes)
+            s = np.bincount(np.repeat(np.arange(C.shape[1]), sizes), Cn, C.shape[1])
+            P = sp.csc_array((Cn / np.repeat(s, sizes), C.indices, C.indptr), shape=C.shape)
             integral = bool(np.all(C.data == np.round(C.data)))
+            exact = lambda: np.bincount(np.repeat(np.arange(C.shape[1]), sizes), C.data, C.shape[1])  # noqa: E731
         else:
             C = check_array(counts, "counts", finite=False)
-            if C.ndim != 2:
-                raise ValueError(f"counts must be a V×m matrix, got an array of shape {C.shape}")
+            if C.ndim != 2 or 0 in C.shape:
+                raise ValueError(f"counts must be a V×m matrix with V, m ≥ 1, got an array of shape {C.shape}")
             _check_counts(C)
-            top = float(C.max(initial=0.0))
-            Cn = C / top if top > 0 else C
-            colsum = Cn.sum(axis=0)
-            _check_column_sums(colsum)
-            P = Cn / colsum
+            colmax = C.max(axis=0, initial=0.0)
+            _check_column_maxima(colmax)
+            Cn = C / colmax
+            s = Cn.sum(axis=0)
+            P = Cn / s
             integral = bool(np.all(C == np.round(C)))
-        total_n = colsum.sum()
-        with np.errstate(over="ignore"):
-            total = total_n * top
-        n = int(round(total)) if integral and np.isfinite(total) and total < 2**53 else None
-        return cls(P, colsum / total_n, n)
+            exact = lambda: C.sum(axis=0)  # noqa: E731
+        pi, n = _frequencies(colmax, s, exact, integral)
+        return cls(P, pi, n)
 
     @classmethod
     def from_pairs(cls, contexts: Sequence[Hashable], next_tokens: Sequence[int],
                    V: int | None = None) -> tuple["NTPData", list[Hashable]]:
-        """Data from n training pairs ``(x_i, z_i)``; returns it and the distinct contexts in order of first appearance."""
+        """Data from n training pairs ``(x_i, z_i)``; returns it and the distinct contexts in order of first appearance.
+
+        ``next_tokens``: integer ids in any container :func:`~ntpbook_lib.validation.check_tokens` accepts (read,
+        never modified).
+        """
         if isinstance(contexts, (str, bytes)) or not hasattr(contexts, "__len__"):
             raise TypeError(f"contexts must be a sequence of hashable contexts, got {type(contexts).__name__}")
         if isinstance(next_tokens, (str, bytes)) or not hasattr(next_tokens, "__len__"):
             raise TypeError(f"next_tokens must be a sequence of token ids, got {type(next_tokens).__name__}")
         if len(contexts) != len(next_tokens):
-            raise ValueError(f"{len(contexts)} contexts but {len(next_tokens)} next tokens")
+            raise ValueError(f"{len(contexts)} contexts but {len(next_tokens)} next tokens: contexts and next_tokens "
+                             "must have one length")
         if len(contexts) == 0:
-            raise ValueError("no training pairs given")
-        z = _as_tokens(next_tokens, V)
-        V = int(z.max()) + 1 if V is None else check_int(V, "V", minimum=1)
+            raise ValueError("no training pairs given: contexts and next_tokens are empty")
+        V = None if V is None else check_int(V, "V", minimum=1, maximum=2**62)
+        z = check_tokens(next_tokens, "next_tokens", ndim=1, V=V, integer_dtype=False)
+        V = int(z.max()) + 1 if V is None else V
         index: dict[Hashable, int] = {}
         j = np.fromiter((index.setdefault(c, len(index)) for c in contexts), dtype=np.int64, count=len(contexts))
         counts = sp.coo_array((np.ones(len(z)), (z, j)), shape=(V, len(index)))

@@ -159,8 +159,11 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
           digits: int | Mapping[str, int] = 4) -> Table:
     """A table of results, one row per mapping (or one column per key), its rows labelled by the column
     ``index`` (none by default: no 0..n column is shown); each float column in one format to ``digits`` significant digits (an int, or
-    one per column name); missing entries as –; ``$…$`` in names and labels is typeset as math."""
-    from .validation import check_int
+    one per column name); missing entries as –; ``$…$`` in names and labels is typeset as math.
+
+    Columns and cells may be Python values, NumPy arrays, pandas objects or torch tensors (read as NumPy, their
+    types kept: booleans show as True/False); masked arrays and complex numbers are refused."""
+    from .validation import check_display_values, check_int
 
     per_column = dict(digits) if isinstance(digits, Mapping) else {}
     default = 4 if isinstance(digits, Mapping) else digits
@@ -169,9 +172,14 @@ def table(rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]], index
         check_int(d, f"digits[{name!r}]", minimum=1, maximum=17)
     if index is not None and not isinstance(index, str):
         raise TypeError(f"index must be a column name (str) or None, got {type(index).__name__}")
+    if isinstance(rows, Mapping):
+        rows = {k: check_display_values(v, f"rows[{k!r}]") for k, v in rows.items()}
+    elif isinstance(rows, Sequence) and not isinstance(rows, (str, bytes)):
+        rows = [{k: check_display_values(v, f"rows[{i}][{k!r}]") for k, v in r.items()}
+                if isinstance(r, Mapping) else r for i, r in enumerate(rows)]
     df = pd.DataFrame(rows)
     if df.empty:
-        raise ValueError("a table needs at least one row")
+        raise ValueError("rows is empty: a table needs at least one row")
     if index is not None and index not in df.columns:
         raise ValueError(f"index column {index!r} is not among the columns {list(df.columns)}")
     unknown = set(per_column) - set(df.columns)

@@ -1,4 +1,9 @@
-"""Synthetic NTP data: random supports of exact sizes, the symmetric design, Gaussian embeddings."""
+"""Synthetic NTP data: random supports of exact sizes, the symmetric design, Gaussian embeddings.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,8 @@ def random_supports(V: int, m: int, sizes: int | np.ndarray, rng: np.random.Gene
     check_memory(8.0 * V * m, f"a V×m = {V}×{m} support matrix")
     sizes = check_array(sizes, "sizes", integer=True)
     if sizes.ndim > 1 or sizes.size not in (1, m):
-        raise ValueError(f"sizes must be one integer or one per context (shape ({m},)), got shape {sizes.shape}")
+        raise ValueError(f"sizes must be one integer or one per context (shape (m,) = ({m},)), got shape "
+                         f"{sizes.shape}")
     sizes = np.broadcast_to(sizes, (m,))
     if np.any(sizes < 1) or np.any(sizes > V):
         raise ValueError(f"support sizes must lie in 1..V={V}, got {np.unique(sizes).tolist()}")
@@ -109,7 +115,7 @@ def random_ntp_data(V: int, m: int, support_size: int | np.ndarray, rng: np.rand
     else:
         S = check_support(S, need_off_support=False)
     if S.shape != (V, m):
-        raise ValueError(f"S has shape {S.shape}, expected ({V}, {m})")
+        raise ValueError(f"S has shape {S.shape}, expected (V, m) = ({V}, {m})")
     idx = np.flatnonzero(S.T.ravel())  # support entries, column-major
     counts = np.zeros(m * V)
     if max_count is not None:

@@ -5,6 +5,10 @@
 and ``L^in`` — and :func:`geometry_metrics` measures one pair against it.  :class:`GeometryHistory` holds those
 metrics along a training run, of NTP-UFM (:func:`ntpbook_lib.ufm.train_ufm`) or of a network
 (:func:`ntpbook_lib.models.train_model`).
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ def sim(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8, *, ddof: int = 0) -> fl
     X, Y = check_array(X, "X", nonempty=True), check_array(Y, "Y", nonempty=True)
     eps = check_real(eps, "eps", nonnegative=True)
     if X.shape != Y.shape:
-        raise ValueError(f"sim compares matrices of one shape, got {X.shape} and {Y.shape}")
+        raise ValueError(f"sim compares matrices of one shape, got X of shape {X.shape} and Y of shape {Y.shape}")
     if ddof not in (0, 1):
         raise ValueError(f"ddof must be 0 (the definition) or 1 (Z24's code), got {ddof}")
     N = X.size
@@ -150,7 +154,7 @@ def collapse_cosines(H: np.ndarray, data: NTPData) -> CollapseCosines:
     data = check_data(data)
     H = check_array(H, "H", ndim=2, nonempty=True)
     if H.shape[1] != data.m:
-        raise ValueError(f"H must be d×m with m={data.m}, got shape {H.shape}")
+        raise ValueError(f"H must be d×m with one column per context of data (m = {data.m}), got shape {H.shape}")
     _, group = np.unique(data.S.T, axis=0, return_inverse=True)
     group = group.ravel()
     same = (group[:, None] == group[None, :]) & ~np.eye(data.m, dtype=bool)
@@ -184,7 +188,8 @@ def sim_corr(X: np.ndarray, Y: np.ndarray, eps: float = 1e-8) -> float:
     X, Y = check_array(X, "X", ndim=2, nonempty=True), check_array(Y, "Y", ndim=2, nonempty=True)
     eps = check_real(eps, "eps", nonnegative=True)
     if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"sim_corr compares two matrices with m columns each, got {X.shape} and {Y.shape}")
+        raise ValueError(f"sim_corr compares two matrices with m columns each, got X of shape {X.shape} and Y of "
+                         f"shape {Y.shape}")
     return _sim_corr(X, Y, eps)
 
 
@@ -249,9 +254,7 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
     if L_mm is None:
         L_mm = ntp_svm_logits(S, **svm_options)
     else:
-        L_mm = check_array(L_mm, "L_mm")
-        if L_mm.shape != (data.V, data.m):
-            raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m), fits="V×m of data")
     W_mm, H_mm = mm_embeddings(L_mm)
     return GeometryReference(log_odds_in(data), L_mm, W_mm, H_mm, center_columns(S))
 

@@ -1,4 +1,10 @@
-"""The NTP cross-entropy loss, regrouped over distinct contexts, and its entropy/KL decomposition."""
+"""The NTP cross-entropy loss, regrouped over distinct contexts, and its entropy/KL decomposition.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them (``ce_loss`` and
+``ce_decomposition`` keep a float32 or float64 torch tensor as it is, so that gradients flow).
+"""
 
 from __future__ import annotations
 

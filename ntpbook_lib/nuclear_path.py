@@ -7,6 +7,10 @@ By Z24 Lemma 1 (``‖L‖_* = min_{L = W H} (‖W‖² + ‖H‖²)/2``) NTP-UFM
 whose solutions grow as ``L_λ ≈ L^in + R(λ) L^mm`` when ``λ → 0`` (Thms 1–3).  :func:`nuclear_regularized_logits`
 solves (8) by accelerated proximal gradient with a duality-gap certificate, :func:`nuclear_regularization_path`
 follows it along decreasing ``λ``, and :func:`genie_bound` is the comparison point of the proofs.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
@@ -105,10 +109,7 @@ def nuclear_regularized_logits(data: NTPData, lam: float, *, L0: np.ndarray | No
     check_every = check_int(check_every, "check_every", minimum=1, maximum=max_iter)
     V, m = data.V, data.m
     if L0 is not None:  # finite: a non-finite entry would stall LAPACK's SVD
-        L0 = check_array(L0, "L0", finite=False)
-        if L0.shape != (V, m):
-            raise ValueError(f"L0 must be V×m = ({V}, {m}), got shape {L0.shape}")
-        L0 = check_array(L0, "L0")
+        L0 = check_array(L0, "L0", shape=(V, m), fits="V×m of data")
     return _solve(data, lam, L0, tol, max_iter, check_every)
 
 
@@ -188,7 +189,7 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     if L_mm is None:
         L_mm = ntp_svm_logits(support_of(data))
     else:
-        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m))
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m), fits="V×m of data")
         if not np.any(L_mm):
             raise ValueError("L_mm must not be zero")
     mm = L_mm / np.linalg.svd(L_mm, compute_uv=False).sum()
@@ -271,9 +272,7 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     check_data(data)
     tol = check_real(tol, "tol", nonnegative=True)
     if L_mm is not None:
-        L_mm = check_array(L_mm, "L_mm")
-        if L_mm.shape != (data.V, data.m):
-            raise ValueError(f"L_mm must be V×m = ({data.V}, {data.m}), got shape {L_mm.shape}")
+        L_mm = check_array(L_mm, "L_mm", shape=(data.V, data.m), fits="V×m of data")
     L_in = log_odds_in(data)
     L_mm = ntp_svm_logits(support_of(data)) if L_mm is None else L_mm
     S = data.S > 0

@@ -16,6 +16,10 @@ The NTP-SVM★ depends only on the support matrix ``S``.  Its dual is
 
 and :func:`ntp_svm_logits` solves the pair by ADMM with singular-value thresholding, certifying every answer
 by a feasible primal point and a feasible dual point whose objectives differ by the reported gap.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def project_logits_F(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarr
         ``P_𝓕(L)``, V×m.
     """
     S = support_of(data_or_S) > 0
-    return center_on_support(check_array(L, "L", shape=S.shape), S)
+    return center_on_support(check_array(L, "L", shape=S.shape, fits="V×m of data_or_S"), S)
 
 
 def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.ndarray:
@@ -185,7 +189,8 @@ def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.
     numpy.ndarray
         ``P_𝓕^⊥(L)``, V×m.
     """
-    return check_array(L, "L", shape=support_of(data_or_S).shape) - project_logits_F(L, data_or_S)
+    L = check_array(L, "L", shape=support_of(data_or_S).shape, fits="V×m of data_or_S")
+    return L - project_logits_F(L, data_or_S)
 
 
 # --------------------------------------------------------------------------------------------- NTP-SVM★

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .validation import as_float64
+
 __all__ = [
     "TINY",
     "array_namespace",
@@ -187,14 +189,14 @@ def frobenius_norm(X: Any) -> float:
     Parameters
     ----------
     X : array_like
-        Any real array.
+        Any real array, in any container :func:`~ntpbook_lib.validation.as_float64` accepts.
 
     Returns
     -------
     float
         The Frobenius norm (0 for a zero or empty array).
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = X if type(X) is np.ndarray and X.dtype == np.float64 else as_float64(X, "X")
     top = float(np.max(np.abs(X), initial=0.0))
     return top * float(np.linalg.norm(X / top)) if top > 0 else 0.0
 

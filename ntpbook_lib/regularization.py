@@ -7,6 +7,10 @@ Since CE has no finite minimiser under NTP-separability, the ball constraint is 
 ``‖W_μ‖ = B``.  Each ``W_μ`` is computed by Newton's method (the objective is smooth and μ-strongly convex),
 and ``μ`` is matched to ``B`` by Newton's method on ``log ‖W_μ‖ = log B``, using
 ``dW_μ/dμ = −(∇²)^{-1} W_μ``.  Dense Hessians limit this to ``V·d`` of a few thousand.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
@@ -204,7 +208,8 @@ def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasR
     ref = implicit_bias_reference(data, H) if ref is None else ref
     R = check_array(R, "R")
     if ref.W_mm is None or not ref.compatible:
-        raise ValueError("the genie point needs NTP_H-compatible and NTP-separable data (T24 Thm 1)")
+        raise ValueError("the genie point needs data that are NTP_H-compatible and NTP-separable with these "
+                         "embeddings H (T24 Thm 1)")
     Ls = ref.W_star @ H
     off = data.S == 0
     lse = np.log(np.where(off, 0.0, np.exp(Ls - Ls.max(axis=0))).sum(axis=0)) + Ls.max(axis=0)

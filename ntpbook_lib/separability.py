@@ -8,11 +8,16 @@ collects the directions that change in-support log-odds.  NTP_H-compatibility (D
 ``W^p`` fit every in-support log-odds exactly; NTP-separability (Def. 2) that some ``W^d ∈ F^⊥`` put every
 in-support token at least 1 above every out-of-support token.  Everything is computed through the Gram
 matrix of ``H``: the pairing ``⟨W, (e_z − e_a) h_jᵀ⟩ = (e_z − e_a)ᵀ W h_j`` is a logit difference.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,6 +27,7 @@ from .data import NTPData
 from .numerics import embedding_scale, ntp_margin_of_logits, rescale
 from .runtime import solver_threads
 from .validation import (
+    check_array,
     check_bool,
     check_data,
     check_decoder,
@@ -106,6 +112,21 @@ def require_margin_constraints(data: NTPData) -> None:
                          "tokens, so NTP-separability and the NTP margin are empty notions")
 
 
+# Peak bytes, measured with tracemalloc (tests/test_containers.py holds them to a factor 2): the LP of
+# is_separable takes about 100 bytes per non-zero of its constraint rows (2r per row: COO, CSR and HiGHS's copies),
+# the Gram matrix of DataSubspace about 80 bytes per entry (its index comparisons and products).
+_LP_BYTES_PER_NONZERO = 100.0
+_GRAM_BYTES_PER_ENTRY = 80.0
+
+
+def _separability_lp_bytes(n_rows: int, V: int, r: int) -> float:
+    return _LP_BYTES_PER_NONZERO * 2.0 * r * n_rows + 8.0 * V * r
+
+
+def _gram_bytes(n_eq: int) -> float:
+    return _GRAM_BYTES_PER_ENTRY * float(n_eq) ** 2
+
+
 class DataSubspace:
     """The data subspace ``F ⊂ R^{V×d}`` of T24 eq. (5), with projections ``P_F`` and ``P_⊥``.
 
@@ -121,6 +142,8 @@ class DataSubspace:
         self.scale = embedding_scale(self.H)
         self._Hn = self.H / self.scale if self.scale > 0 else self.H
         self.V, self.d = data.V, self.H.shape[0]
+        n_eq = int(np.sum(data.support_sizes - 1))
+        check_memory(_gram_bytes(n_eq), f"the {n_eq}×{n_eq} Gram matrix of the data subspace")
         self.j, self.z, self.a = in_support_pairs(data)
         K = self._Hn.T @ self._Hn
         z, a = self.z, self.a
@@ -147,9 +170,16 @@ class DataSubspace:
         """``Σ_j (S_j − 1)``, the number of anchored in-support equations."""
         return int(self.j.size)
 
+    def _decoder(self, W: Any, name: str = "W") -> np.ndarray:
+        return check_array(W, name, shape=(self.V, self.d), fits="V×d of the data and H of this subspace")
+
+    def _coefficients(self, c: Any, name: str) -> np.ndarray:
+        return check_array(c, name, shape=(self.n_equations,), fits="number of equations of this subspace")
+
     def apply(self, W: np.ndarray) -> np.ndarray:
-        """``A(W)``: the anchored in-support logit differences ``(e_z − e_a)ᵀ W h_j``."""
-        L = W @ self.H
+        """``A(W)``: the anchored in-support logit differences ``(e_z − e_a)ᵀ W h_j`` (``W``: any container
+        :func:`~ntpbook_lib.validation.as_float64` accepts, read as a new float64 array)."""
+        L = self._decoder(W) @ self.H
         return L[self.z, self.j] - L[self.a, self.j]
 
     def _apply_n(self, W: np.ndarray) -> np.ndarray:
@@ -167,6 +197,7 @@ class DataSubspace:
 
     def adjoint(self, c: np.ndarray) -> np.ndarray:
         """``A*(c) = Σ_i c_i (e_{z_i} − e_{a_i}) h_{j_i}ᵀ``."""
+        c = self._coefficients(c, "c")
         M = np.zeros((self.V, self.H.shape[1]))
         np.add.at(M, (self.z, self.j), c)
         np.add.at(M, (self.a, self.j), -c)
@@ -174,22 +205,23 @@ class DataSubspace:
 
     def gram_pinv_apply(self, b: np.ndarray) -> np.ndarray:
         """``(A A*)^+ b``."""
-        x = self._pinv_n(b)
+        x = self._pinv_n(self._coefficients(b, "b"))
         return rescale(x, 1.0 / self.scale**2 if self.scale > 0 else 1.0, "(A A*)^+ b", "(which scales like 1/‖H‖²) ")
 
     def min_norm_solution(self, b: np.ndarray) -> np.ndarray:
         """``A^+ b = A*(A A*)^+ b``: the minimum-norm (least-squares) W with ``A(W) = b``; it lies in F and scales
         like ``1/‖H‖``."""
-        Wn = self._adjoint_n(self._pinv_n(b))
+        Wn = self._adjoint_n(self._pinv_n(self._coefficients(b, "b")))
         return rescale(Wn, 1.0 / self.scale if self.scale > 0 else 1.0, "the minimum-norm solution",
                        "(which scales like 1/‖H‖) ")
 
     def project(self, W: np.ndarray) -> np.ndarray:
-        """``P_F(W)``, the orthogonal projection onto F."""
-        return self._adjoint_n(self._pinv_n(self._apply_n(W)))
+        """``P_F(W)``, the orthogonal projection onto F (a new array; ``W`` as in :meth:`apply`)."""
+        return self._adjoint_n(self._pinv_n(self._apply_n(self._decoder(W))))
 
     def project_perp(self, W: np.ndarray) -> np.ndarray:
         """``P_⊥(W) = W − P_F(W)``, the orthogonal projection onto ``F^⊥``."""
+        W = self._decoder(W)
         return W - self.project(W)
 
     @property
@@ -403,6 +435,9 @@ def is_separable(data: NTPData, H: np.ndarray, explain: bool = True, *, F: DataS
     scale = embedding_scale(H_in)
     if scale == 0:
         return SeparabilityResult(False, None, 0.0, "not NTP-separable: H = 0, all logits are equal", [])
+    n_rows = int(np.sum(data.support_sizes - 1) + np.sum(data.V - data.support_sizes))
+    check_memory(_separability_lp_bytes(n_rows, data.V, min(H_in.shape)),
+                 f"the separability LP ({n_rows} constraints over up to V×m = {data.V}×{data.m} unknowns)")
     H = H_in / scale  # the answer is invariant to the scale of H (W^d scales like 1/‖H‖): solve at unit scale
     U, sig, Vt = np.linalg.svd(H, full_matrices=False)
     r = int(np.sum(sig > 1e-12 * sig.max(initial=0.0)))
@@ -578,8 +613,6 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
         The separable fraction at each ratio.
     """
     from .generators import gaussian_embeddings, random_ntp_data
-    from .validation import check_array
-
     V, m = check_int(V, "V", minimum=2), check_int(m, "m", minimum=1)
     s = check_int(s, "s")
     if not 1 <= s < V:
@@ -590,7 +623,10 @@ def separability_phase_transition(V: int, m: int, s: int, ratios: np.ndarray, tr
     trials = check_int(trials, "trials", minimum=1, maximum=10**6)  # each trial solves an LP
     rng = check_rng(rng)
     max_count = check_int(max_count, "max_count", minimum=1)
-    check_memory(8.0 * (float(ratios.max()) * m + 1) * m, f"H with d = {float(ratios.max()) * m:.3g} rows")
+    d_max = float(ratios.max()) * m + 1
+    check_memory(8.0 * d_max * m, f"H with d = {d_max - 1:.3g} rows")
+    check_memory(8.0 * d_max * m + 8.0 * V * m + _separability_lp_bytes(m * (V - 1), V, min(int(d_max), m))
+                 + _gram_bytes(m * (s - 1)), f"one trial at d = {d_max - 1:.3g} (H, the data and the LP)")
     d = np.maximum(1, np.round(ratios * m).astype(np.int64))
     sep = np.zeros(d.size)
     comp = np.zeros(d.size)

@@ -14,6 +14,10 @@ invertible and small, a primal-dual active-set method solves it exactly in a few
 accelerated projected gradient (FISTA with adaptive restart) runs, whose projection onto a column's set is a
 1-D root find.  The iterates certify themselves: ``L = C K`` are the primal logits, and FISTA stops when
 (6a), (6b) and complementary slackness hold to ``tol``.
+
+Array arguments may come in any container :func:`~ntpbook_lib.validation.as_float64` accepts (NumPy of any
+real dtype or layout, lists, pandas, torch tensors, SciPy sparse); each is read once, into a new float64
+array, so arguments are never modified and results never share memory with them.
 """
 
 from __future__ import annotations

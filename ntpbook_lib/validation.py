@@ -6,6 +6,13 @@ names the argument and says what is wrong, and nothing non-finite reaches LAPACK
 Inside, the library trusts the checked objects and calls unchecked kernels.  :func:`check_memory` sizes dense
 objects before they are allocated.
 
+Array arguments are read once, by :func:`as_float64` (through :func:`check_array` and the checkers built on it):
+every container a user has at hand (NumPy arrays of any real dtype, byte order and layout, lists, pandas
+objects, torch tensors of any real dtype including bfloat16 and float16, SciPy sparse matrices) gives the answer
+the same values give as a float64 NumPy array; masked arrays and complex values are refused by name.  The
+checked array is always a new one: no public function modifies its arguments, and no result shares memory with
+them, so a later edit of an argument cannot change a result or break an object's invariants.
+
 This module is a leaf: it imports nothing of the library.  :class:`~ntpbook_lib.data.NTPData` makes itself
 known to :func:`check_data` through :func:`register_data_type`.
 """
@@ -26,6 +33,7 @@ __all__ = [
     "check_real",
     "check_bool",
     "check_choice",
+    "as_float64",
     "check_array",
     "check_data",
     "check_betas",
@@ -37,6 +45,7 @@ __all__ = [
     "check_logits",
     "check_support",
     "check_strictly_monotone",
+    "check_display_values",
     "check_tokens",
     "check_vocab",
     "check_generator",
@@ -50,12 +59,24 @@ _DATA_TYPES: list[type] = []  # the classes check_data accepts, registered by th
 
 
 # ------------------------------------------------------------------------------------------ scalars
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def _beyond_float64(name: str, value: int) -> ValueError:
+    """The error for a Python integer too large for float64 (``10**400``): said without formatting it as a float."""
+    return ValueError(f"{name} is an integer of {len(str(abs(value)))} digits, beyond float64's range "
+                      f"(about 1.8e308): no computation here can use it")
+
+
 def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer-valued number (``3`` or ``3.0``, not ``3.5``, ``True`` or ``"3"``) within ``[minimum, maximum]``.
+
+    Integers beyond float64's range (``10**400``) are refused with a ``ValueError``: every size, count and
+    iteration limit meets float arithmetic somewhere.
 
     Parameters
     ----------
@@ -75,6 +96,8 @@ def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if isinstance(value, (int, np.integer)):
         v = int(value)
+        if abs(v) > _FLOAT64_MAX:
+            raise _beyond_float64(name, v)
     else:
         f = float(value)
         if not np.isfinite(f):
@@ -93,7 +116,7 @@ def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int
 def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False,
                below: float | None = None, finite: bool = True) -> float:
     """A real number (not ``bool``, ``str`` or ``None``): finite unless ``finite=False``; optionally ``> 0``,
-    ``≥ 0`` and ``< below``.
+    ``≥ 0`` and ``< below``.  A Python integer beyond float64's range (``10**400``) is a ``ValueError``.
 
     Parameters
     ----------
@@ -115,7 +138,10 @@ def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bo
     """
     if not _is_number(value):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # a Python integer beyond float64
+        raise _beyond_float64(name, int(value)) from None
     if np.isnan(v) or (finite and not np.isfinite(v)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if positive and not v > 0:
@@ -171,12 +197,99 @@ def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------- arrays
-def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int, ...] | None = None,
-                finite: bool = True, integer: bool = False, nonempty: bool = False) -> np.ndarray:
-    """A real float64 copy-or-view of ``A``: right ``ndim``/``shape``, finite, integer-valued on request.
+def _refuse_masked(A: Any, name: str) -> None:
+    if isinstance(A, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, which is not supported: a mask has no meaning here; pass "
+                        f"{name}.filled(value) or the unmasked values")
 
-    Booleans and integers are accepted as numbers; complex values are refused (their imaginary part would be
-    lost), and so is anything NumPy cannot read as numbers.
+
+def _is_tensor(A: Any) -> bool:
+    return type(A).__module__.startswith("torch") and hasattr(A, "detach")
+
+
+def _tensor_as_float64(A: Any, name: str) -> np.ndarray:
+    """A torch tensor's values as a new float64 NumPy array: exact for every real dtype (bfloat16 and float16
+    included, whose values float64 represents exactly), detached from autograd, copied off its device."""
+    import torch
+
+    if A.is_complex():
+        raise ValueError(f"{name} must be real, got a complex torch tensor ({A.dtype})")
+    if A.device.type == "meta":
+        raise ValueError(f"{name} is a tensor on the 'meta' device, which holds no values")
+    try:
+        return A.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+    except (RuntimeError, TypeError) as err:
+        raise TypeError(f"{name}: a torch tensor of dtype {A.dtype} cannot be read as real numbers ({err})") from None
+
+
+def as_float64(A: Any, name: str) -> np.ndarray:
+    """The values of ``A`` as a NEW float64 NumPy array (never a view of ``A``): the one conversion at the boundary.
+
+    Accepted: NumPy arrays of any real dtype (bool, signed and unsigned integers, float16 to float64, either
+    byte order), any memory layout (strided views, Fortran order, read-only), object arrays of real numbers,
+    ``np.matrix``, nested lists and tuples, pandas Series and DataFrames, torch tensors of any real dtype on any
+    device (bfloat16 and float16 are converted exactly; ``requires_grad`` is dropped), and SciPy sparse arrays
+    and matrices (densified; stored zeros are zeros).  Refused: complex values (``ValueError``: the imaginary part
+    would be lost), masked arrays (``TypeError``: a mask has no meaning here; pass ``A.filled(value)``),
+    strings and other non-numbers (``TypeError``), ragged nested sequences and numbers beyond float64's range
+    (``ValueError``).  The copy means that a later edit of ``A`` cannot change a result, nor a computation ``A``.
+
+    Parameters
+    ----------
+    A : array_like
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float64 array.
+    """
+    _refuse_masked(A, name)
+    if sp.issparse(A):
+        if A.dtype.kind == "c":
+            raise ValueError(f"{name} must be real, got a sparse matrix of complex dtype {A.dtype}")
+        if A.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got a sparse matrix of dtype {A.dtype}")
+        check_memory(8.0 * float(np.prod(A.shape, dtype=np.float64)),
+                     f"{name} as a dense {'×'.join(map(str, A.shape))} array")
+        return A.astype(np.float64).toarray()  # a new array, the only dense one formed
+    if _is_tensor(A):
+        return _tensor_as_float64(A, name)
+    if isinstance(A, (str, bytes)):
+        raise TypeError(f"{name} must be an array of real numbers, got a {type(A).__name__}")
+    try:
+        arr = np.asarray(A)
+    except (ValueError, TypeError) as err:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular array of numbers ({err})") from None
+    except OverflowError:
+        raise ValueError(f"{name} holds a number beyond float64's range") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind not in "biufO":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "O":
+        bad = [v for v in arr.ravel() if not _is_number(v) and not isinstance(v, (bool, np.bool_))]
+        if bad:
+            kind = "complex" if isinstance(bad[0], complex) else type(bad[0]).__name__
+            raise (ValueError if kind == "complex" else TypeError)(
+                f"{name} must be an array of real numbers, found {kind} {bad[0]!r}")
+        try:
+            return np.array(arr, dtype=np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} holds an integer beyond float64's range") from None
+    return np.array(arr, dtype=np.float64)
+
+
+def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int, ...] | None = None,
+                finite: bool = True, integer: bool = False, nonempty: bool = False,
+                fits: str | None = None) -> np.ndarray:
+    """A new float64 array holding ``A``'s values (:func:`as_float64`): right ``ndim``/``shape``, finite,
+    integer-valued on request.
+
+    Every container :func:`as_float64` accepts is accepted, with the same answer as for a float64 NumPy array
+    of the same values; the result never shares memory with ``A``.
 
     Parameters
     ----------
@@ -194,34 +307,20 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
         Require integer values.
     nonempty : bool, optional
         Refuse an empty array.
+    fits : str, optional
+        Where the required shape comes from (``"V×m of data"``), named in the error message.
 
     Returns
     -------
     numpy.ndarray
-        float64.
+        float64, a new array.
     """
-    if sp.issparse(A):
-        raise TypeError(f"{name} must be a dense array, got a sparse {type(A).__name__}")
-    if hasattr(A, "detach") and hasattr(A, "cpu"):  # a torch tensor
-        A = A.detach().cpu().numpy()
-    try:
-        arr = np.asarray(A)
-    except (ValueError, TypeError) as err:  # ragged nested sequences
-        raise ValueError(f"{name} must be a rectangular array of numbers ({err})") from None
-    if arr.dtype.kind == "c":
-        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
-    if arr.dtype.kind in "USV":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
-    if arr.dtype.kind not in "biuf":
-        try:
-            arr = arr.astype(np.float64)
-        except (ValueError, TypeError):
-            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}") from None
-    arr = arr.astype(np.float64, copy=False)
+    arr = as_float64(A, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
     if shape is not None and arr.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+        raise ValueError(f"{name} must have shape {tuple(shape)}{f' (the {fits})' if fits else ''}, "
+                         f"got {arr.shape}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if finite and not np.all(np.isfinite(arr)):
@@ -231,6 +330,34 @@ def check_array(A: Any, name: str, *, ndim: int | None = None, shape: tuple[int,
     if integer and not np.all(arr == np.round(arr)):
         raise ValueError(f"{name} must hold integers, found {arr[arr != np.round(arr)].ravel()[0]}")
     return arr
+
+
+def check_display_values(values: Any, name: str) -> Any:
+    """Values to display (a table column or cell), their types kept (booleans, integers, strings): a torch tensor
+    becomes a NumPy array (a 0-d one a Python number), bfloat16 and float16 through float64, which holds them
+    exactly; masked arrays (a mask has no meaning here) and complex numbers are refused.
+
+    Parameters
+    ----------
+    values : object
+        The argument.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    object
+        ``values``, or the NumPy values of a tensor.
+    """
+    _refuse_masked(values, name)
+    if _is_tensor(values):
+        values = (_tensor_as_float64(values, name) if values.dtype.is_floating_point or values.is_complex()
+                  else values.detach().cpu().numpy().copy())
+        return values.item() if values.ndim == 0 else values
+    if isinstance(values, (complex, np.complexfloating)) or (isinstance(values, np.ndarray)
+                                                             and values.dtype.kind == "c"):
+        raise ValueError(f"{name} must be real, got complex values")
+    return values
 
 
 def check_strictly_monotone(values: Any, name: str, *, increasing: bool = True, positive: bool = True
@@ -343,7 +470,7 @@ def check_embeddings(data: Any, H: Any, name: str = "H") -> np.ndarray:
     data = check_data(data)
     H = check_array(H, name, finite=False)
     if H.ndim != 2 or H.shape[1] != data.m or H.shape[0] < 1:
-        raise ValueError(f"{name} must be d×m with m = {data.m} columns (one embedding per context) and d ≥ 1, "
+        raise ValueError(f"{name} must be d×m with d ≥ 1 and one column per context of data (m = {data.m}), "
                          f"got shape {H.shape}")
     if not np.all(np.isfinite(H)):
         raise ValueError(f"{name} has non-finite entries")
@@ -371,15 +498,17 @@ def check_decoder(W: Any, data: Any, H: np.ndarray, name: str = "W") -> np.ndarr
     """
     W = check_array(W, name, finite=False)
     if W.shape != (data.V, H.shape[0]):
-        raise ValueError(f"{name} must be V×d = ({data.V}, {H.shape[0]}), got shape {W.shape}")
+        raise ValueError(f"{name} must be V×d = ({data.V}, {H.shape[0]}) (V of data, d of H), got shape {W.shape}")
     if not np.all(np.isfinite(W)):
         raise ValueError(f"{name} has non-finite entries")
     return W
 
 
-def check_logits(L: Any, data: Any, name: str = "logits"):
-    """Finite real V×m logits, a NumPy array (returned as float64) or a torch tensor (an integer or boolean
-    tensor is returned as float64, so that ``P`` and ``π̂`` are never cast to an integer dtype).
+def check_logits(L: Any, data: Any, name: str = "L"):
+    """Finite real V×m logits for ``data``: any container :func:`as_float64` accepts (returned as a new float64
+    array), or a torch tensor, kept as a tensor so that gradients flow (a float32 or float64 tensor as it is; a
+    bfloat16, float16, integer or boolean tensor as float64, which holds its values exactly, so that ``P`` and
+    ``π̂`` are never cast to a low-precision or integer dtype).
 
     Parameters
     ----------
@@ -395,24 +524,26 @@ def check_logits(L: Any, data: Any, name: str = "logits"):
     numpy.ndarray or torch.Tensor
         V×m.
     """
-    import torch
-
     data = check_data(data)
-    if isinstance(L, torch.Tensor):
+    if _is_tensor(L):
+        import torch
+
         if L.is_complex():
             raise ValueError(f"{name} must be real, got complex dtype {L.dtype}")
+        if L.device.type == "meta":
+            raise ValueError(f"{name} is a tensor on the 'meta' device, which holds no values")
         if tuple(L.shape) != (data.V, data.m):
-            raise ValueError(f"{name} have shape {tuple(L.shape)}, expected V×m = ({data.V}, {data.m})")
-        if not L.is_floating_point():
+            raise ValueError(f"{name} has shape {tuple(L.shape)}, expected V×m = ({data.V}, {data.m}) of data")
+        if L.dtype not in (torch.float32, torch.float64):
             L = L.to(torch.float64)
         if not bool(torch.isfinite(L).all()):
-            raise ValueError(f"{name} have non-finite entries")
+            raise ValueError(f"{name} has non-finite entries")
         return L
     L = check_array(L, name, finite=False)
     if L.shape != (data.V, data.m):
-        raise ValueError(f"{name} have shape {L.shape}, expected V×m = ({data.V}, {data.m})")
+        raise ValueError(f"{name} has shape {L.shape}, expected V×m = ({data.V}, {data.m}) of data")
     if not np.all(np.isfinite(L)):
-        raise ValueError(f"{name} have non-finite entries")
+        raise ValueError(f"{name} has non-finite entries")
     return L
 
 
@@ -550,8 +681,12 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
     """
     if isinstance(tokens, (str, bytes)):
         raise TypeError(f"{name} must hold token ids (integers), got a {type(tokens).__name__}")
-    if hasattr(tokens, "detach") and hasattr(tokens, "cpu"):  # a torch tensor
-        tokens = tokens.detach().cpu().numpy()
+    _refuse_masked(tokens, name)
+    if sp.issparse(tokens):
+        raise TypeError(f"{name} must be a dense array of token ids, got a sparse {type(tokens).__name__}")
+    if _is_tensor(tokens):  # integer ids as they are; a floating tensor through float64, which holds it exactly
+        tokens = (tokens.detach().cpu().numpy() if not (tokens.dtype.is_floating_point or tokens.is_complex())
+                  else _tensor_as_float64(tokens, name))
     if ndim == 2 and not isinstance(tokens, np.ndarray):
         if not isinstance(tokens, Iterable):
             raise TypeError(f"{name} must be an n×t array of token ids, got {type(tokens).__name__}")
@@ -651,13 +786,29 @@ def check_generator(generator: Any, name: str = "generator"):
 
 # ------------------------------------------------------------------------------------------- memory
 def available_memory() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux, free pages elsewhere).
+    """Bytes of memory available to a new allocation: ``MemAvailable`` on Linux (free pages elsewhere), and no more
+    than the process's address-space limit (``ulimit -v``) leaves.
 
     Returns
     -------
     int
         Bytes.
     """
+    avail = _system_available()
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * int(os.sysconf("SC_PAGE_SIZE"))
+            avail = min(avail, max(int(soft) - used, 0))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
+        pass
+    return avail
+
+
+def _system_available() -> int:
     try:
         with open("/proc/meminfo") as f:
             for line in f:

@@ -193,3 +193,35 @@ def test_the_remaining_checkers():
         assert register_data_type(Other) is Other and check_data(Other()) is not None  # registered types pass
     finally:
         validation._DATA_TYPES.remove(Other)
+
+
+def test_as_float64_reads_every_container_once_as_a_new_array():
+    import scipy.sparse as sp
+    from ntpbook_lib.validation import as_float64, check_display_values
+    A = np.array([[0.5, -1.0], [2.0, 0.0]])
+    for obj in (A, A.T.T.copy(order="F"), A.astype(">f8"), A.astype(np.float16), A.astype(object), A.tolist(),
+                np.asmatrix(A), torch.tensor(A, dtype=torch.bfloat16), torch.tensor(A, requires_grad=True),
+                sp.csr_array(A), sp.coo_matrix(A)):
+        out = as_float64(obj, "A")
+        assert type(out) is np.ndarray and out.dtype == np.float64 and out.flags.writeable
+        np.testing.assert_array_equal(out, A)
+        assert not (isinstance(obj, np.ndarray) and np.shares_memory(out, obj))
+    with pytest.raises(TypeError, match="A is a masked array"):
+        as_float64(np.ma.array(A), "A")
+    with pytest.raises(ValueError, match="A must be real"):
+        as_float64(torch.tensor(A, dtype=torch.complex64), "A")
+    with pytest.raises(ValueError, match="A holds an integer beyond float64"):
+        as_float64([1, 10**400], "A")
+    with pytest.raises(ValueError, match="meta"):
+        as_float64(torch.empty(2, device="meta"), "A")
+    assert check_display_values(torch.tensor(1.5, dtype=torch.bfloat16), "x") == 1.5
+    assert check_display_values(torch.tensor([True]), "x").dtype == bool
+    with pytest.raises(TypeError, match="x is a masked array"):
+        check_display_values(np.ma.array([1.0]), "x")
+
+
+def test_integers_beyond_float64_are_a_value_error_naming_the_argument():
+    for check in (lambda v: check_int(v, "steps"), lambda v: check_real(v, "steps")):
+        with pytest.raises(ValueError, match="steps is an integer of 401 digits, beyond float64"):
+            check(10**400)
+    assert check_int(2**70, "n") == 2**70 and check_real(2**70, "x") == 2.0**70
