@@ -301,10 +301,12 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
     extra : mapping of str to callable, optional
         Further metrics ``f(W, H) -> float`` of the decoder and the context embeddings (float64 NumPy, V×d and
         d×m), recorded at the same steps into ``history.extra[name]``.
-    device : str, optional
-        The torch device.
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     dtype : torch.dtype, optional
-        The precision of the model.
+        The precision of the model: ``torch.float32`` or ``torch.float64``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why: Adam's ε underflows in float16).
     generator : torch.Generator, optional
         Draws the minibatches (seed 0 when not given).
     num_threads : int or None, optional

@@ -95,7 +95,8 @@ class Alignment(NamedTuple):
 
 def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
     """``ref`` is :func:`implicit_bias_reference` ``(data, H)``: its subspace F was built from this ``H`` and
-    from these supports, and ``W*`` is V×d (``TypeError``/``ValueError`` naming ``ref`` otherwise)."""
+    from these supports, and ``W*`` is V×d (``TypeError``/``ValueError`` naming ``ref`` otherwise).  A reference
+    made by hand without F (``F=None, compatible=False``: ``dist_F`` is not computed) is checked by shape."""
     if not isinstance(ref, ImplicitBiasReference):
         raise TypeError(f"ref must be an ImplicitBiasReference (from implicit_bias_reference), "
                         f"got {type(ref).__name__}")
@@ -105,6 +106,8 @@ def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
         raise ValueError(f"ref was made for other data: its W* has shape {shape}, not V×d = ({V}, {d}); "
                          f"pass implicit_bias_reference(data, H) for this data and H")
     F = ref.F
+    if F is None and not ref.compatible:  # a reference without the subspace (never projected on): shapes only
+        return
     same_H = isinstance(F, DataSubspace) and F.H.shape == H.shape and np.array_equal(F.H, H)
     pairs = in_support_pairs(data)
     same_S = same_H and all(np.array_equal(a, b) for a, b in zip((F.j, F.z, F.a), pairs))
@@ -249,9 +252,11 @@ def train_linear(data: NTPData, H: np.ndarray, optimizer: str | Optimizer = "gd"
         Further metrics ``f(W) -> float`` of the current decoder (a float64 NumPy V×d array), recorded at the
         same steps into ``history.extra[name]``.
     dtype : torch.dtype, optional
-        The precision of the iterations.
-    device : str, optional
-        The torch device.
+        The precision of the iterations: ``torch.float64`` or ``torch.float32``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why).
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     progress : bool, optional
         Show a progress bar.
     method : str or callable, optional

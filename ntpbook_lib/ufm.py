@@ -126,9 +126,11 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, optimizer: str 
         Further metrics ``f(W, H) -> float`` of the current factors (float64 NumPy, V×d and d×m), recorded at
         the same steps into ``history.extra[name]``.
     dtype : torch.dtype, optional
-        The precision of the iterations.
-    device : str, optional
-        The torch device.
+        The precision of the iterations: ``torch.float64`` or ``torch.float32``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why).
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     progress : bool, optional
         Show a progress bar.
     method : str or callable, optional

@@ -225,6 +225,13 @@ def build_cases() -> list[Case]:
     arg_cases("newton_schulz(G)", W, lambda g: (nl.optimizers.newton_schulz, (g,), {}), rtol=1e-6,
               tensor_ref=True, computes="G")
     arg_cases("matrix_norm(W)", W, lambda w: (nl.matrix_norm, (w, "spectral"), {}))
+    arg_cases("dual_norm(W)", W, lambda w: (nl.margins.dual_norm, (w, "spectral"), {}))
+    W_mm, info = nl.ntp_svm(data, H, return_info=True)
+    arg_cases("margin_certificate(W)", W_mm, lambda w: (nl.margins.margin_certificate, (w, info.C, data, H, "fro"),
+                                                        {}), rtol=1e-6)
+    arg_cases("margin_certificate(C)", info.C, lambda c: (nl.margins.margin_certificate, (W_mm, c, data, H, "fro"),
+                                                          {}), rtol=1e-6)
+    arg_cases("ntp_svm_logits(S)", S, lambda s_: (nl.ntp_svm_logits, (s_,), dict(tol=1e-4)), rtol=1e-6)
     arg_cases("anderson_step(all arguments)", W, lambda t: (nl.acceleration.anderson_step, (t, t, [t], [t]), {}),
               computes="Tz")
 
