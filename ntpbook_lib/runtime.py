@@ -164,20 +164,8 @@ def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
 
 
 def check_schedule_size(steps: Any, n_records: Any) -> tuple[int, int]:
-    """``steps`` and ``n_records`` of a schedule, integers in ``1..2^62``, whose schedule fits in memory.
-
-    Parameters
-    ----------
-    steps : int
-        The last step.
-    n_records : int
-        How many log-spaced points.
-
-    Returns
-    -------
-    tuple of int
-        ``(steps, n_records)``.
-    """
+    """``(steps, n_records)`` of :func:`log_schedule` as ints, each in ``1..2^62`` (``TypeError``/``ValueError``
+    naming it otherwise), once :func:`schedule_bytes` says the schedule fits in the memory available."""
     steps = check_int(steps, "steps", minimum=1, maximum=MAX_STEPS)
     n_records = check_int(n_records, "n_records", minimum=1, maximum=MAX_STEPS)
     check_memory(schedule_bytes(steps, n_records), f"a schedule of about {min(n_records, steps) + 1} records")
@@ -197,21 +185,8 @@ def _split(steps: int, n_records: int) -> tuple[float, int, int]:
 
 
 def schedule_bytes(steps: int, n_records: int) -> float:
-    """Peak bytes :func:`schedule` allocates for these (checked) arguments: measured against ``tracemalloc``
-    by the tests.
-
-    Parameters
-    ----------
-    steps : int
-        The last step.
-    n_records : int
-        How many log-spaced points.
-
-    Returns
-    -------
-    float
-        Bytes.
-    """
+    """Peak bytes :func:`schedule` ``(steps, n_records)`` allocates (checked arguments; measured against
+    ``tracemalloc`` by the tests): the size of the answer, never ``n_records``, plus one chunk."""
     if n_records <= EXACT_RECORDS:  # geomspace and its temporaries, then unique's sort
         return 24.0 * n_records + 8192.0
     _, i_c, dense_top = _split(steps, n_records)
