@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import sys
+
 import numpy as np
 
 __all__ = ["anderson_step", "anderson_iterates"]
@@ -15,6 +17,38 @@ def _inner(a: Any, b: Any) -> float:
     if isinstance(a, np.ndarray):
         return float(np.dot(a.ravel(), b.ravel()))
     return float((a * b).sum())
+
+
+def _check_anderson(Tz: Any, g: Any, dT: Any, dG: Any) -> tuple:
+    """The arguments of :func:`anderson_step`, all NumPy float64 arrays or all real floating torch tensors of
+    one shape (``TypeError``/``ValueError`` naming the argument otherwise); tensors detached, never modified."""
+    from .validation import check_array, check_tensor
+
+    for label, seq in (("dT", dT), ("dG", dG)):
+        if not isinstance(seq, (list, tuple)):
+            raise TypeError(f"{label} must be a list of arrays (differences of successive steps), got "
+                            f"{type(seq).__name__}")
+    if len(dG) == 0 or len(dT) != len(dG):
+        raise ValueError(f"need equally many (≥ 1) differences of T and of the residual, got {len(dT)} and "
+                         f"{len(dG)}")
+    torch = sys.modules.get("torch")
+    tensor = torch is not None and isinstance(Tz, torch.Tensor)
+    named = [("Tz", Tz), ("g", g), *((f"dT[{i}]", a) for i, a in enumerate(dT)),
+             *((f"dG[{i}]", a) for i, a in enumerate(dG))]
+    out = []
+    for label, a in named:
+        if tensor and not isinstance(a, torch.Tensor):
+            raise TypeError(f"{label} must be a torch tensor like Tz, got {type(a).__name__}")
+        if not tensor and torch is not None and isinstance(a, torch.Tensor):
+            raise TypeError(f"{label} is a torch tensor but Tz is not: give all NumPy arrays or all tensors")
+        a = check_tensor(a, label) if tensor else check_array(a, label, finite=False)
+        if tuple(a.shape) != tuple(Tz.shape if tensor else out[0].shape if out else a.shape):
+            raise ValueError(f"{label} has shape {tuple(a.shape)}, not the shape {tuple(out[0].shape)} of Tz")
+        out.append(a)
+    if tensor and len({(a.dtype, a.device) for a in out}) > 1:
+        raise ValueError("Tz, g, dT and dG must share one dtype and one device")
+    k = len(dG)
+    return out[0], out[1], out[2:2 + k], out[2 + k:]
 
 
 def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[np.ndarray]) -> np.ndarray:
@@ -36,9 +70,12 @@ def anderson_step(Tz: np.ndarray, g: np.ndarray, dT: list[np.ndarray], dG: list[
     numpy.ndarray
         The extrapolated point.
     """
+    return _anderson_step(*_check_anderson(Tz, g, dT, dG))
+
+
+def _anderson_step(Tz: Any, g: Any, dT: list, dG: list) -> Any:
+    """:func:`anderson_step` for checked arguments (the solvers' kernel)."""
     k = len(dG)
-    if k == 0 or len(dT) != k:
-        raise ValueError(f"need equally many (≥ 1) differences of T and of the residual, got {len(dT)} and {k}")
     M = np.empty((k, k))
     for i in range(k):
         for j in range(i, k):
@@ -81,7 +118,7 @@ def anderson_iterates(step: Callable[[Any], tuple], z: Any, memory: int = 8,
     dT: list = []
     dG: list = []
     while True:
-        z_new = anderson_step(Tz, g, dT, dG) if dG else Tz
+        z_new = _anderson_step(Tz, g, dT, dG) if dG else Tz
         T_new, *extra = step(z_new)
         g_new = T_new - z_new
         if dG and norm(g_new) > norm(g):  # the extrapolation did not help: plain step

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .validation import check_betas, check_int, check_ints, check_memory
+from .runtime import MAX_STEPS, check_schedule_size
+from .validation import check_betas, check_int, check_ints, check_memory, check_real
 
 __all__ = [
     "Optimizer",
@@ -35,6 +36,9 @@ __all__ = [
     "make_optimizer",
     "check_extra",
     "check_schedule",
+    "check_record",
+    "check_params",
+    "training_bytes",
     "Recording",
     "recorded_loop",
 ]
@@ -43,6 +47,38 @@ Optimizer = Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
 """A factory ``f(params, lr)`` returning a ``torch.optim.Optimizer`` over ``params``."""
 
 OPTIMIZER_NAMES = ("gd", "ngd", "adam", "adamw")
+
+
+def check_params(params: Any, name: str = "params") -> list:
+    """An optimizer's parameters: an iterable of torch tensors (or of torch's parameter-group dicts), as a list.
+
+    Parameters
+    ----------
+    params : iterable
+        The argument; a single tensor, a NumPy array or anything holding something else is a ``TypeError``.
+    name : str, optional
+        Its name in the error message.
+
+    Returns
+    -------
+    list
+        The tensors (or groups).
+    """
+    if isinstance(params, torch.Tensor) or isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError(f"{name} must be an iterable of torch tensors (e.g. [W] or model.parameters()), got "
+                        f"{type(params).__name__}")
+    params = list(params)
+    for i, p in enumerate(params):
+        if isinstance(p, dict):
+            continue
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"{name}[{i}] must be a torch tensor, got {type(p).__name__}")
+    return params
+
+
+def _settings(lr: Any, weight_decay: Any) -> dict[str, float]:
+    return dict(lr=check_real(lr, "lr", positive=True), weight_decay=check_real(weight_decay, "weight_decay",
+                                                                                nonnegative=True))
 
 
 class GradientDescent(torch.optim.Optimizer):
@@ -59,7 +95,7 @@ class GradientDescent(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0) -> None:
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
+        super().__init__(check_params(params), _settings(lr, weight_decay))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:
@@ -89,7 +125,7 @@ class NormalizedGradientDescent(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0) -> None:
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
+        super().__init__(check_params(params), _settings(lr, weight_decay))
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:
@@ -164,6 +200,7 @@ def make_optimizer(optimizer: str | Optimizer, params: list[torch.Tensor], lr: f
     name : str
         The name, or the factory's ``__name__`` (``"custom"`` without one).
     """
+    params = check_params(params)
     if callable(optimizer):
         opt = optimizer(params, lr)
         if not isinstance(opt, torch.optim.Optimizer):
@@ -225,13 +262,76 @@ def check_schedule(steps: Any, n_records: Any, snapshots: Any = ()) -> tuple[int
     tuple
         ``(steps, n_records, snapshots)`` as ints.
     """
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
+    steps, n_records = check_schedule_size(steps, n_records)
     snapshots = check_ints(snapshots, "snapshots", minimum=0)
     if any(s > steps for s in snapshots):
         raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snapshots)}")
     return steps, n_records, snapshots
+
+
+def check_record(record: Any, steps: int, name: str = "record") -> np.ndarray:
+    """The steps at which a loop records: strictly increasing integers in ``0..steps``, the last one ``steps``.
+
+    Parameters
+    ----------
+    record : array_like of int
+        The argument (e.g. :func:`~ntpbook_lib.runtime.log_schedule` ``(steps, n)``).
+    steps : int
+        The loop's number of steps.
+    name : str, optional
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 steps.
+    """
+    if isinstance(record, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of integer steps, got {type(record).__name__}")
+    if isinstance(record, np.ndarray) and record.dtype.kind in "iu" and record.ndim == 1:
+        r = record.astype(np.int64)
+    else:
+        r = np.array(check_ints(record, name, minimum=None), dtype=np.int64)
+    if r.size == 0:
+        raise ValueError(f"{name} must hold at least the last step (steps = {steps}), got none")
+    if r.min() < 0 or r.max() > steps:
+        bad = int(r[(r < 0) | (r > steps)][0])
+        raise ValueError(f"{name} must hold steps in 0..steps = {steps}, got {bad}")
+    if np.any(np.diff(r) <= 0):
+        i = int(np.flatnonzero(np.diff(r) <= 0)[0])
+        raise ValueError(f"{name} must be strictly increasing, but entries {i} and {i + 1} are {r[i]} and {r[i + 1]}")
+    if r[-1] != steps:
+        raise ValueError(f"{name} must end at the last step, steps = {steps}, got {int(r[-1])}")
+    return r
+
+
+def training_bytes(V: int, d: int, m: int, dtype: torch.dtype, *, factors: int, snapshots: int = 0) -> float:
+    """Peak bytes of a full-batch trainer of ``W`` (``factors=1``) or ``W, H`` (``factors=2``) on V×m data.
+
+    In ``dtype``: the parameters, their gradients and two Adam moments, and the V×m targets, logits, softmax
+    and gradient of the loss; in float64 NumPy: each recorded state and snapshot, and the V×m temporaries of
+    the metrics.  Measured against the resident peak of the trainers by the tests.
+
+    Parameters
+    ----------
+    V, d, m : int
+        Vocabulary, embedding dimension, contexts.
+    dtype : torch.dtype
+        The precision of the iterations.
+    factors : int
+        1 (``W`` alone) or 2 (``W`` and ``H``).
+    snapshots : int, optional
+        How many states are kept.
+
+    Returns
+    -------
+    float
+        Bytes.
+    """
+    item = torch.empty((), dtype=dtype).element_size()
+    params = float(V) * d + (float(d) * m if factors == 2 else 0.0)
+    Vm = float(V) * m
+    return item * (4 * params + 8 * Vm) + Vm + 8.0 * (params * (2 + snapshots) + 10 * Vm)
 
 
 @dataclass(frozen=True)
@@ -252,7 +352,9 @@ def recorded_loop(step: Callable[[int], None], state: Callable[[int], tuple[np.n
                   desc: str = "") -> Recording:
     """Run ``steps`` steps, recording ``metrics(*state)`` at the steps in ``record`` and the state at ``snapshots``.
 
-    Trusts its arguments: the trainers check them at their entry.  ``state(k)`` returns the parameters as
+    Checks what it cannot trust: ``steps``, and a ``record`` of strictly increasing integer steps in
+    ``0..steps`` ending at ``steps`` (``ValueError`` naming it otherwise), so the loop provably ends after
+    ``steps`` steps with every record taken.  ``state(k)`` returns the parameters as
     float64 NumPy arrays (and raises ``ValueError`` when they overflowed); it is called at every recorded or
     snapshot step, and the state at the last step (always recorded) is returned as the final one.
 
@@ -283,8 +385,15 @@ def recorded_loop(step: Callable[[int], None], state: Callable[[int], tuple[np.n
     Recording
         The recorded steps, metrics, extra values, snapshots, the time taken and the final state.
     """
-    extra = extra or {}
-    snaps = {int(s) for s in snapshots}
+    steps = check_int(steps, "steps", minimum=0, maximum=MAX_STEPS)
+    record = check_record(record, steps)
+    for label, f in (("step", step), ("state", state), ("metrics", metrics)):
+        if not callable(f):
+            raise TypeError(f"{label} must be a function, got {type(f).__name__}")
+    extra = check_extra(extra)
+    snaps = set(check_ints(snapshots, "snapshots", minimum=0))
+    if any(s > steps for s in snaps):
+        raise ValueError(f"snapshots must be steps in 0..steps = {steps}, got {max(snaps)}")
     rows: list = []
     values: dict[str, list[float]] = {name: [] for name in extra}
     saved: dict[int, tuple[np.ndarray, ...]] = {}

@@ -28,9 +28,9 @@ import numpy as np
 
 from .data import NTPData
 from .numerics import embedding_scale, rescale
-from .runtime import solver_threads
+from .runtime import MAX_STEPS, solver_threads
 from .separability import DataSubspace, in_support_pairs, is_separable, margin_pairs, require_margin_constraints
-from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
+from .validation import check_array, check_bool, check_choice, check_decoder, check_embeddings, check_int, check_real
 
 __all__ = ["NORMS", "matrix_norm", "dual_norm", "MarginCertificate", "margin_certificate", "ntp_svm_norm",
            "margin_references", "margin_metrics"]
@@ -41,7 +41,7 @@ NORMS = ("fro", "max", "spectral")
 def matrix_norm(W: np.ndarray, norm: str) -> float:
     """``‖W‖`` for ``norm`` in ``NORMS``: Frobenius, entrywise max ``max |W_vi|``, or spectral ``σ_max(W)``."""
     norm = check_choice(norm, "norm", NORMS)
-    W = np.asarray(W, dtype=np.float64)
+    W = check_array(W, "W", finite=False)
     if norm == "fro":
         return float(np.linalg.norm(W))
     if norm == "max":
@@ -52,7 +52,7 @@ def matrix_norm(W: np.ndarray, norm: str) -> float:
 def dual_norm(W: np.ndarray, norm: str) -> float:
     """The dual of :func:`matrix_norm`: Frobenius, entrywise ℓ1 ``Σ |W_vi|`` (of max), nuclear (of spectral)."""
     norm = check_choice(norm, "norm", NORMS)
-    W = np.asarray(W, dtype=np.float64)
+    W = check_array(W, "W", finite=False)
     if norm == "fro":
         return float(np.linalg.norm(W))
     if norm == "max":
@@ -87,8 +87,11 @@ def margin_certificate(W: np.ndarray, C: np.ndarray, data: NTPData, H: np.ndarra
                        method: str = "", iterations: int = 0, tol: float = 1e-6) -> MarginCertificate:
     """Weak-duality certificate of a candidate ``W`` (assumed in ``F^⊥``, margin 1) and multipliers ``C``."""
     norm = check_choice(norm, "norm", NORMS)
+    H = check_embeddings(data, H)
+    W = check_decoder(W, data, H)
+    C = check_array(C, "C", shape=(data.V, data.m))
     off = data.S == 0
-    C = _dual_point(np.asarray(C, dtype=np.float64), off)
+    C = _dual_point(C, off)
     L = W @ H
     in_L = np.where(off, np.nan, L)
     spread = float(np.max(np.nanmax(in_L, axis=0) - np.nanmin(in_L, axis=0)))
@@ -250,7 +253,7 @@ def ntp_svm_norm(data: NTPData, H: np.ndarray, norm: str = "max", *, tol: float 
     """
     norm = check_choice(norm, "norm", NORMS)
     tol = check_real(tol, "tol", positive=True)
-    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1, maximum=MAX_STEPS)
     return_info = check_bool(return_info, "return_info")
     require_margin_constraints(data)
     H = check_embeddings(data, H)

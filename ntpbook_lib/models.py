@@ -25,7 +25,7 @@ from torch import nn
 from .data import NTPData
 from .geometry import GeometryHistory, GeometryReference, check_reference, geometry_record, ufm_reference
 from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
-from .runtime import MAX_THREADS, cpu_threads, schedule
+from .runtime import MAX_STEPS, MAX_THREADS, cpu_threads, schedule
 from .validation import (
     check_betas,
     check_bool,
@@ -47,7 +47,7 @@ class NTPNetwork(nn.Module):
 
     def __init__(self, V: int, d: int) -> None:
         super().__init__()
-        V, d = check_int(V, "V", minimum=2), check_int(d, "d", minimum=1)
+        V, d = check_int(V, "V", minimum=2, maximum=MAX_STEPS), check_int(d, "d", minimum=1, maximum=MAX_STEPS)
         check_memory(4.0 * 2 * V * d, f"the V×d = {V}×{d} token embeddings and decoder")
         self.V, self.d = V, d
         self.decoder = nn.Linear(d, V, bias=False)
@@ -57,12 +57,25 @@ class NTPNetwork(nn.Module):
         """The decoder (word embeddings as rows), V×d."""
         return self.decoder.weight
 
-    def check_contexts(self, x: torch.Tensor) -> None:
-        """ValueError unless x is an m×t integer tensor of tokens in ``[0, V)``."""
-        if x.ndim != 2 or x.shape[1] < 1 or x.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"contexts must be an m×t integer tensor, got shape {tuple(x.shape)}, dtype {x.dtype}")
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.V):
-            raise ValueError(f"context tokens must lie in [0, V={self.V}), found {int(x.min())}..{int(x.max())}")
+    def check_contexts(self, x: torch.Tensor) -> torch.Tensor:
+        """The contexts of a forward pass: a non-empty m×t tensor of any integer dtype with tokens in ``[0, V)``,
+        returned as int64 (``TypeError`` for anything but a tensor, ``ValueError`` otherwise, naming
+        ``contexts``).  Never modified; integer tensors carry no autograd graph."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"contexts must be an m×t integer torch tensor (torch.as_tensor(...) of token ids), "
+                            f"got {type(x).__name__}")
+        if x.device.type == "meta":
+            raise ValueError("contexts are a tensor on the meta device, which holds a shape and no token ids")
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise ValueError(f"contexts must be an m×t integer tensor of token ids, got dtype {x.dtype}")
+        if x.ndim != 2 or x.shape[1] < 1:
+            raise ValueError(f"contexts must be an m×t integer tensor with t ≥ 1, got shape {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"contexts are an empty batch (shape {tuple(x.shape)}): give at least one context")
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0 or hi >= self.V:
+            raise ValueError(f"contexts: tokens must lie in [0, V={self.V}), found {lo}..{hi}")
+        return x.to(torch.int64)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Context embeddings ``h_j`` as rows, m×d."""
@@ -128,11 +141,14 @@ class TinyTransformer(NTPNetwork):
                  generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
         V, d = self.V, self.d
-        n_layers, n_heads = check_int(n_layers, "n_layers", minimum=1), check_int(n_heads, "n_heads", minimum=1)
-        head_dim = max(1, d // n_heads) if head_dim is None else check_int(head_dim, "head_dim", minimum=1)
-        mlp_hidden = 4 * d if mlp_hidden is None else check_int(mlp_hidden, "mlp_hidden", minimum=1)
+        n_layers = check_int(n_layers, "n_layers", minimum=1, maximum=MAX_STEPS)
+        n_heads = check_int(n_heads, "n_heads", minimum=1, maximum=MAX_STEPS)
+        head_dim = max(1, d // n_heads) if head_dim is None else check_int(head_dim, "head_dim", minimum=1,
+                                                                           maximum=MAX_STEPS)
+        mlp_hidden = 4 * d if mlp_hidden is None else check_int(mlp_hidden, "mlp_hidden", minimum=1,
+                                                                maximum=MAX_STEPS)
         positional = check_bool(positional, "positional")
-        max_len = check_int(max_len, "max_len", minimum=1)
+        max_len = check_int(max_len, "max_len", minimum=1, maximum=MAX_STEPS)
         generator = None if generator is None else check_generator(generator)
         per_layer = 4 * n_heads * head_dim * d + 3 * d * mlp_hidden
         check_memory(4.0 * (n_layers * per_layer + (max_len * d if positional else 0)),
@@ -146,7 +162,7 @@ class TinyTransformer(NTPNetwork):
 
     def states(self, x: torch.Tensor) -> torch.Tensor:
         """Final normalised hidden states at every position, m×t×d."""
-        self.check_contexts(x)
+        x = self.check_contexts(x)
         h = self.token(x)
         if self.position is not None:
             if x.shape[1] > self.max_len:
@@ -168,9 +184,10 @@ class ContextMLP(NTPNetwork):
                  hidden: int | None = None, generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
         V, d = self.V, self.d
-        t, n_layers = check_int(t, "t", minimum=1), check_int(n_layers, "n_layers", minimum=1)
-        e = d if embed_dim is None else check_int(embed_dim, "embed_dim", minimum=1)
-        hid = 4 * d if hidden is None else check_int(hidden, "hidden", minimum=1)
+        t = check_int(t, "t", minimum=1, maximum=MAX_STEPS)
+        n_layers = check_int(n_layers, "n_layers", minimum=1, maximum=MAX_STEPS)
+        e = d if embed_dim is None else check_int(embed_dim, "embed_dim", minimum=1, maximum=MAX_STEPS)
+        hid = 4 * d if hidden is None else check_int(hidden, "hidden", minimum=1, maximum=MAX_STEPS)
         generator = None if generator is None else check_generator(generator)
         check_memory(4.0 * (V * e + t * e * hid + (n_layers - 1) * hid * hid + hid * d),
                      f"an MLP on t·e = {t}·{e} inputs with {n_layers} layers of width {hid}")
@@ -182,7 +199,7 @@ class ContextMLP(NTPNetwork):
         self.init_parameters(torch.Generator().manual_seed(0) if generator is None else generator)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_contexts(x)
+        x = self.check_contexts(x)
         if x.shape[1] != self.t:
             raise ValueError(f"this MLP reads contexts of t={self.t} tokens, got length {x.shape[1]}")
         h = self.token(x).flatten(1)
@@ -199,7 +216,7 @@ class ContextLSTM(NTPNetwork):
     def __init__(self, V: int, d: int = 64, n_layers: int = 1, *, generator: torch.Generator | None = None) -> None:
         super().__init__(V, d)
         V, d = self.V, self.d
-        n_layers = check_int(n_layers, "n_layers", minimum=1)
+        n_layers = check_int(n_layers, "n_layers", minimum=1, maximum=MAX_STEPS)
         generator = None if generator is None else check_generator(generator)
         check_memory(4.0 * 8 * n_layers * d * (d + 1), f"an LSTM with {n_layers} layers of width d = {d}")
         self.token = nn.Embedding(V, d)
@@ -208,7 +225,7 @@ class ContextLSTM(NTPNetwork):
         self.init_parameters(torch.Generator().manual_seed(0) if generator is None else generator)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_contexts(x)
+        x = self.check_contexts(x)
         out, _ = self.lstm(self.token(x))
         return self.norm(out[:, -1])
 
@@ -284,10 +301,12 @@ def train_model(model: NTPNetwork, data: NTPData, contexts: np.ndarray | Sequenc
     extra : mapping of str to callable, optional
         Further metrics ``f(W, H) -> float`` of the decoder and the context embeddings (float64 NumPy, V×d and
         d×m), recorded at the same steps into ``history.extra[name]``.
-    device : str, optional
-        The torch device.
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     dtype : torch.dtype, optional
-        The precision of the model.
+        The precision of the model: ``torch.float32`` or ``torch.float64``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why: Adam's ε underflows in float16).
     generator : torch.Generator, optional
         Draws the minibatches (seed 0 when not given).
     num_threads : int or None, optional

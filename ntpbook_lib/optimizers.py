@@ -26,7 +26,9 @@ import numpy as np
 import torch
 
 from .data import NTPData
-from .validation import check_choice, check_embeddings, check_int, check_real, check_rng
+from .loop import check_params, check_schedule
+from .runtime import MAX_STEPS
+from .validation import check_choice, check_embeddings, check_int, check_real, check_rng, check_tensor
 
 __all__ = ["polar_factor", "newton_schulz", "MUON_COEFFICIENTS", "SteepestDescent", "SignDescent", "Muon",
            "ScheduledAdam", "optimizer", "MinibatchHistory", "train_minibatch"]
@@ -36,7 +38,11 @@ CONVERGENT_COEFFICIENTS = (15 / 8, -10 / 8, 3 / 8)  # the classical quintic: σ 
 
 
 def polar_factor(G: torch.Tensor) -> torch.Tensor:
-    """The polar factor ``U Qᵀ`` of ``G = U Σ Qᵀ`` (thin SVD; zero singular values contribute nothing)."""
+    """The polar factor ``U Qᵀ`` of ``G = U Σ Qᵀ`` (thin SVD; zero singular values contribute nothing).
+
+    ``G``: a float32/float64 matrix (tensor, array or list; see :func:`~ntpbook_lib.validation.check_tensor`),
+    never modified; the result is a new tensor outside the caller's autograd graph."""
+    G = check_tensor(G, "G", ndim=2)
     U, s, Qh = torch.linalg.svd(G, full_matrices=False)
     keep = s > s.max() * max(G.shape) * torch.finfo(G.dtype).eps if s.numel() else s > 0
     return (U[:, keep]) @ Qh[keep]
@@ -49,7 +55,12 @@ def newton_schulz(G: torch.Tensor, steps: int = 5, coefficients: tuple[float, fl
     With Muon's coefficients (the default) five steps map every singular value of ``X₀`` to about 0.7–1.2
     (not to 1: a fast, rough orthogonalisation); with ``CONVERGENT_COEFFICIENTS`` it converges to ``U Qᵀ``.
     """
-    a, b, c = coefficients
+    G = check_tensor(G, "G", ndim=2)
+    steps = check_int(steps, "steps", minimum=0, maximum=MAX_STEPS)
+    if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
+        raise TypeError(f"coefficients must be three numbers (a, b, c), got {coefficients!r}")
+    a, b, c = (check_real(v, f"coefficients[{i}]") for i, v in enumerate(coefficients))
+    eps = check_real(eps, "eps", nonnegative=True)
     X = G / (torch.linalg.norm(G) + eps)
     wide = X.shape[0] <= X.shape[1]
     if not wide:
@@ -93,7 +104,7 @@ class SteepestDescent(_Scheduled):
         if momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         decay = check_real(decay, "decay", nonnegative=True)
-        super().__init__(params, dict(lr=lr, norm=norm, normalized=bool(normalized), momentum=momentum,
+        super().__init__(check_params(params), dict(lr=lr, norm=norm, normalized=bool(normalized), momentum=momentum,
                                       decay=decay))
 
     @torch.no_grad()
@@ -135,9 +146,9 @@ class Muon(_Scheduled):
         momentum = check_real(momentum, "momentum", nonnegative=True)
         if momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        ns_steps = check_int(ns_steps, "ns_steps", minimum=1)
+        ns_steps = check_int(ns_steps, "ns_steps", minimum=1, maximum=1000)
         decay = check_real(decay, "decay", nonnegative=True)
-        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=bool(nesterov), ns_steps=ns_steps,
+        super().__init__(check_params(params), dict(lr=lr, momentum=momentum, nesterov=bool(nesterov), ns_steps=ns_steps,
                                       exact=bool(exact), decay=decay))
 
     @torch.no_grad()
@@ -164,7 +175,8 @@ class ScheduledAdam(torch.optim.Adam):
     def __init__(self, params: Iterable[torch.Tensor], lr: float, *, betas: tuple[float, float] = (0.9, 0.99),
                  eps: float = 1e-8, decay: float = 0.0) -> None:
         decay = check_real(decay, "decay", nonnegative=True)
-        super().__init__(params, lr=lr, betas=betas, eps=eps)
+        lr = check_real(lr, "lr", positive=True)
+        super().__init__(check_params(params), lr=lr, betas=betas, eps=eps)
         for g in self.param_groups:
             g["base_lr"], g["decay"], g["k"] = lr, decay, 0
 
@@ -224,8 +236,9 @@ def train_minibatch(data: NTPData, H: np.ndarray, factory: Callable, lr: float, 
 
     H = check_embeddings(data, H)
     lr = check_real(lr, "lr", positive=True)
-    steps = check_int(steps, "steps", minimum=1)
-    n_records = check_int(n_records, "n_records", minimum=1)
+    steps, n_records, _ = check_schedule(steps, n_records)
+    if not callable(factory):
+        raise TypeError(f"factory must be an optimizer factory f(params, lr), got {type(factory).__name__}")
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         rng = check_rng(rng)

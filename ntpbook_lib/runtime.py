@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from .validation import check_device, check_int, check_memory, check_real
+from .validation import check_device, check_int, check_memory
 
-__all__ = ["SMALL_PROBLEM", "SMALL_SOLVE", "MAX_THREADS", "cpu_threads", "small_problem_threads", "solver_threads",
-           "log_schedule", "schedule"]
+__all__ = ["SMALL_PROBLEM", "SMALL_SOLVE", "MAX_THREADS", "MAX_STEPS", "cpu_threads", "small_problem_threads",
+           "solver_threads", "log_schedule", "check_schedule_size", "schedule_bytes", "schedule"]
 
 SMALL_PROBLEM = 1 << 22  # multiply-adds per matrix product below which one torch thread is faster
 MAX_THREADS = 1024  # more threads than any CPU offers would only cost memory and start-up time
@@ -120,43 +120,90 @@ def small_problem_threads(device: str | torch.device, work: int) -> AbstractCont
     Parameters
     ----------
     device : str or torch.device
-        Where the problem runs; only a CPU problem is limited.
+        Where the problem runs (any device available here, ``"meta"`` included: nothing is computed); only a
+        CPU problem is limited.
     work : int
-        Multiply-adds of one matrix product (e.g. ``V·d·m``).
+        Multiply-adds of one matrix product (e.g. ``V·d·m``), a non-negative integer of any size.
 
     Returns
     -------
     contextlib.AbstractContextManager
         One thread inside the block for a small CPU problem, the threads as they are otherwise.
     """
-    device = check_device(device)
-    work = check_real(work, "work", nonnegative=True)
+    device = check_device(device, compute=False)
+    work = check_int(work, "work", minimum=0)
     return cpu_threads(1 if torch.device(device).type == "cpu" and work <= SMALL_PROBLEM else None)
+
+
+MAX_STEPS = 2**62  # steps and records beyond this are refused (int64 indices, and more than any run could take)
+EXACT_RECORDS = 1 << 16  # up to this many records the schedule is NumPy's geomspace, rounded, as it always was
+_CHUNK = 1 << 16  # points of a large schedule computed at a time
 
 
 def log_schedule(steps: int, n_records: int = 60) -> np.ndarray:
     """About ``n_records`` distinct step indices in ``0..steps``, spaced evenly on a log scale.
 
+    The memory it takes is bounded by the size of its answer, never by ``n_records``: ``log_schedule(10,
+    3 * 10**8)`` returns ``0..10`` at once (:func:`schedule_bytes` gives the peak, checked before the work).
+
     Parameters
     ----------
     steps : int
-        The last step (``≥ 1``); it is always recorded, and so is step 0.
+        The last step (``1 ≤ steps ≤ 2^62``); it is always recorded, and so is step 0.
     n_records : int, optional
-        How many log-spaced points to draw (duplicates after rounding are merged).
+        How many log-spaced points to draw (``1 ≤ n_records ≤ 2^62``; duplicates after rounding are merged).
 
     Returns
     -------
     numpy.ndarray
-        Increasing int64 step indices, from 0 to ``steps``.
+        Strictly increasing int64 step indices, from 0 to ``steps``: at most ``min(n_records, steps) + 1`` of
+        them.
     """
-    steps = check_int(steps, "steps", minimum=1, maximum=2**62)
-    n_records = check_int(n_records, "n_records", minimum=1)
-    check_memory(8.0 * n_records, f"a schedule of {n_records} records")
+    steps, n_records = check_schedule_size(steps, n_records)
     return schedule(steps, n_records)
+
+
+def check_schedule_size(steps: Any, n_records: Any) -> tuple[int, int]:
+    """``(steps, n_records)`` of :func:`log_schedule` as ints, each in ``1..2^62`` (``TypeError``/``ValueError``
+    naming it otherwise), once :func:`schedule_bytes` says the schedule fits in the memory available."""
+    steps = check_int(steps, "steps", minimum=1, maximum=MAX_STEPS)
+    n_records = check_int(n_records, "n_records", minimum=1, maximum=MAX_STEPS)
+    check_memory(schedule_bytes(steps, n_records), f"a schedule of about {min(n_records, steps) + 1} records")
+    return steps, n_records
+
+
+def _split(steps: int, n_records: int) -> tuple[float, int, int]:
+    """``(q, i_c, dense_top)``: the log step ``q = ln(steps)/(n−1)``, the last point ``i_c`` whose gap to the
+    next is below 1 (so the rounded points up to it are every integer ``0..dense_top``), and ``dense_top``."""
+    q = float(np.log(steps)) / (n_records - 1)
+    c = 1.0 / float(np.expm1(q))  # x_i · (e^q − 1) < 1  ⇔  x_i < c: the gap after point i is below one step
+    i_c = n_records - 1 if c >= steps else max(0, min(n_records - 1, int(np.floor(np.log(c) / q)) if c > 1 else 0))
+    while i_c > 0 and np.exp(q * i_c) >= c:  # floating rounding of the floor: step back to a point below c
+        i_c -= 1
+    dense_top = min(steps, int(np.rint(np.exp(q * i_c))))
+    return q, i_c, dense_top
+
+
+def schedule_bytes(steps: int, n_records: int) -> float:
+    """Peak bytes :func:`schedule` ``(steps, n_records)`` allocates (checked arguments; measured against
+    ``tracemalloc`` by the tests): the size of the answer, never ``n_records``, plus one chunk."""
+    if n_records <= EXACT_RECORDS:  # geomspace and its temporaries, then unique's sort
+        return 24.0 * n_records + 8192.0
+    _, i_c, dense_top = _split(steps, n_records)
+    out = (dense_top + 1) + min(n_records - 1 - i_c, steps - dense_top) + 1  # entries of the answer, at most
+    return 16.0 * out + 40.0 * _CHUNK  # the kept chunks and their concatenation, and one chunk's temporaries
 
 
 def schedule(steps: int, n_records: int) -> np.ndarray:
     """:func:`log_schedule` for arguments already checked (the trainers' kernel).
+
+    Up to ``EXACT_RECORDS`` records: ``round(geomspace(1, steps, n_records))`` with 0 and ``steps`` added,
+    duplicates merged.  Beyond: the same points ``x_i = steps^{i/(n−1)}`` without materialising all of them.
+    While the gap ``x_{i+1} − x_i = x_i (e^q − 1)`` is below 1 the rounded points are every integer up to
+    ``round(x_{i_c})`` (one ``arange``); past ``i_c`` every gap is at least 1, so each further point gives a new
+    integer, and there are at most ``steps`` of them: they are computed ``_CHUNK`` at a time, each chunk kept
+    strictly above the last kept step.  Every loop advances by a whole chunk and ends after
+    ``⌈(n − 1 − i_c)/_CHUNK⌉`` rounds.
 
     Parameters
     ----------
@@ -170,4 +217,20 @@ def schedule(steps: int, n_records: int) -> np.ndarray:
     numpy.ndarray
         The step indices.
     """
-    return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64)])
+    if n_records <= EXACT_RECORDS:
+        return np.unique(np.r_[0, np.geomspace(1, steps, n_records).round().astype(np.int64), steps])
+    q, i_c, dense_top = _split(steps, n_records)
+    parts = [np.arange(dense_top + 1, dtype=np.int64)]
+    top = dense_top
+    for start in range(i_c + 1, n_records, _CHUNK):
+        if top >= steps:
+            break
+        x = np.exp(q * np.arange(start, min(start + _CHUNK, n_records), dtype=np.float64))
+        r = np.minimum(np.rint(x), float(steps)).astype(np.int64)
+        r = r[r > np.maximum.accumulate(np.r_[top, r[:-1]])]  # strictly increasing, above the last kept step
+        if r.size:
+            parts.append(r)
+            top = int(r[-1])
+    if top < steps:
+        parts.append(np.array([steps], dtype=np.int64))
+    return np.concatenate(parts)

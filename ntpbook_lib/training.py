@@ -19,10 +19,10 @@ import torch
 
 from .data import NTPData
 from .loss import kl_terms
-from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
+from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop, training_bytes
 from .numerics import cosine, frobenius_norm, ntp_margin_of_logits, softmax_minus_P
 from .runtime import cpu_threads, log_schedule, schedule, small_problem_threads  # noqa: F401 (first home of the two)
-from .separability import DataSubspace, is_compatible, is_separable
+from .separability import DataSubspace, in_support_pairs, is_compatible, is_separable
 from .svm import ntp_svm
 from .validation import (
     check_array,
@@ -93,10 +93,27 @@ class Alignment(NamedTuple):
     margin: float  # normalised NTP margin ntp_margin(W)/‖W‖_F
 
 
-def _check_reference(ref: object) -> None:
+def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
+    """``ref`` is :func:`implicit_bias_reference` ``(data, H)``: its subspace F was built from this ``H`` and
+    from these supports, and ``W*`` is V×d (``TypeError``/``ValueError`` naming ``ref`` otherwise).  A reference
+    made by hand without F (``F=None, compatible=False``: ``dist_F`` is not computed) is checked by shape."""
     if not isinstance(ref, ImplicitBiasReference):
         raise TypeError(f"ref must be an ImplicitBiasReference (from implicit_bias_reference), "
                         f"got {type(ref).__name__}")
+    V, d = data.V, H.shape[0]
+    shape = getattr(ref.W_star, "shape", None)
+    if shape != (V, d) or (ref.W_mm is not None and getattr(ref.W_mm, "shape", None) != (V, d)):
+        raise ValueError(f"ref was made for other data: its W* has shape {shape}, not V×d = ({V}, {d}); "
+                         f"pass implicit_bias_reference(data, H) for this data and H")
+    F = ref.F
+    if F is None and not ref.compatible:  # a reference without the subspace (never projected on): shapes only
+        return
+    same_H = isinstance(F, DataSubspace) and F.H.shape == H.shape and np.array_equal(F.H, H)
+    pairs = in_support_pairs(data)
+    same_S = same_H and all(np.array_equal(a, b) for a, b in zip((F.j, F.z, F.a), pairs))
+    if not (same_H and same_S):
+        raise ValueError(f"ref was made for other {'embeddings H' if not same_H else 'supports'}: pass "
+                         f"implicit_bias_reference(data, H) for this data and H")
 
 
 def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: ImplicitBiasReference) -> Alignment:
@@ -120,7 +137,7 @@ def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: ImplicitBiasRefe
     """
     H = check_embeddings(data, H)
     W = check_decoder(W, data, H)
-    _check_reference(ref)
+    _check_reference(ref, data, H)
     return _alignment(W, data, H, ref)
 
 
@@ -235,9 +252,11 @@ def train_linear(data: NTPData, H: np.ndarray, optimizer: str | Optimizer = "gd"
         Further metrics ``f(W) -> float`` of the current decoder (a float64 NumPy V×d array), recorded at the
         same steps into ``history.extra[name]``.
     dtype : torch.dtype, optional
-        The precision of the iterations.
-    device : str, optional
-        The torch device.
+        The precision of the iterations: ``torch.float64`` or ``torch.float32``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why).
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     progress : bool, optional
         Show a progress bar.
     method : str or callable, optional
@@ -261,8 +280,10 @@ def train_linear(data: NTPData, H: np.ndarray, optimizer: str | Optimizer = "gd"
     if rng is not None:
         rng = check_rng(rng)
     if ref is not None:
-        _check_reference(ref)
+        _check_reference(ref, data, H)
     V, d = data.V, H.shape[0]
+    check_memory(training_bytes(V, d, data.m, dtype, factors=1),
+                 f"training W (V×d = {V}×{d}) on V×m = {V}×{data.m} data in {dtype}")
     W0 = _initial_decoder(init, data, H, rng)
     ref = implicit_bias_reference(data, H) if ref is None else ref
 

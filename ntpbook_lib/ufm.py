@@ -33,7 +33,7 @@ from .geometry import (
     ufm_reference,
 )
 from .geometry import check_reference, geometry_record
-from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop
+from .loop import Optimizer, check_extra, check_optimizer, check_schedule, make_optimizer, recorded_loop, training_bytes
 from .nuclear_path import (
     GenieBound,
     NuclearPath,
@@ -43,7 +43,7 @@ from .nuclear_path import (
     nuclear_regularized_logits,
 )
 from .numerics import softmax_minus_P
-from .runtime import schedule, small_problem_threads
+from .runtime import MAX_STEPS, schedule, small_problem_threads
 from .validation import (
     check_betas,
     check_bool,
@@ -126,9 +126,11 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, optimizer: str 
         Further metrics ``f(W, H) -> float`` of the current factors (float64 NumPy, V×d and d×m), recorded at
         the same steps into ``history.extra[name]``.
     dtype : torch.dtype, optional
-        The precision of the iterations.
-    device : str, optional
-        The torch device.
+        The precision of the iterations: ``torch.float64`` or ``torch.float32``; half precision is refused
+        (:func:`~ntpbook_lib.validation.check_dtype` says why).
+    device : str or torch.device, optional
+        The torch device; one that is unknown or not available here (``"cuda"`` without CUDA, ``"cuda:7"`` on a
+        machine with fewer GPUs, ``"meta"``) is a ``ValueError`` before any work.
     progress : bool, optional
         Show a progress bar.
     method : str or callable, optional
@@ -142,7 +144,7 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, optimizer: str 
     optimizer, argname = (optimizer, "optimizer") if method is None else (method, "method")
     check_data(data)
     V, m = data.V, data.m
-    d = check_int(d, "d", minimum=1)
+    d = check_int(d, "d", minimum=1, maximum=MAX_STEPS)
     weight_decay = check_real(weight_decay, "weight_decay", nonnegative=True)
     lr = check_real(lr, "lr", positive=True)
     steps, n_records, snapshots = check_schedule(steps, n_records, snapshots)
@@ -151,7 +153,8 @@ def train_ufm(data: NTPData, d: int, weight_decay: float = 1e-5, optimizer: str 
     betas = check_betas(betas)
     dtype, device = check_dtype(dtype), check_device(device)
     progress = check_bool(progress, "progress")
-    check_memory(8.0 * 6 * (V * d + d * m), f"the factors W (V×d = {V}×{d}) and H (d×m = {d}×{m})")
+    check_memory(training_bytes(V, d, m, dtype, factors=2, snapshots=len(snapshots)),
+                 f"training the factors W (V×d = {V}×{d}) and H (d×m = {d}×{m}) in {dtype}")
     if ref is not None:
         check_reference(ref, data)
     minibatch = optimizer == "sgd"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ __all__ = [
     "check_betas",
     "check_dtype",
     "check_device",
+    "tensor_as_numpy",
+    "check_tensor",
     "check_rng",
     "check_embeddings",
     "check_decoder",
@@ -209,15 +212,11 @@ def _is_tensor(A: Any) -> bool:
 
 def _tensor_as_float64(A: Any, name: str) -> np.ndarray:
     """A torch tensor's values as a new float64 NumPy array: exact for every real dtype (bfloat16 and float16
-    included, whose values float64 represents exactly), detached from autograd, copied off its device."""
-    import torch
-
+    included, whose values float64 represents exactly), through :func:`tensor_as_numpy`."""
     if A.is_complex():
         raise ValueError(f"{name} must be real, got a complex torch tensor ({A.dtype})")
-    if A.device.type == "meta":
-        raise ValueError(f"{name} is a tensor on the 'meta' device, which holds no values")
     try:
-        return A.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+        return tensor_as_numpy(A, name).astype(np.float64, copy=False)
     except (RuntimeError, TypeError) as err:
         raise TypeError(f"{name}: a torch tensor of dtype {A.dtype} cannot be read as real numbers ({err})") from None
 
@@ -600,13 +599,25 @@ def check_betas(betas: Any, name: str = "betas") -> tuple[float, float]:
     return tuple(check_real(b, f"{name}[{i}]", nonnegative=True, below=1.0) for i, b in enumerate(betas))
 
 
+HALF_PRECISION_POLICY = (
+    "the library computes in float32 or float64 only: in half precision Adam's ε = 1e-8 underflows (float16's "
+    "smallest number is 6e-8), so its first step divides by zero and gives NaN, the trainers have no loss "
+    "scaling, and torch's CPU linear algebra has no half-precision kernels; use torch.float32"
+)
+
+
 def check_dtype(dtype: Any, name: str = "dtype"):
-    """A real floating torch dtype.
+    """The precision of a computation: ``torch.float32`` or ``torch.float64``.
+
+    Half precision (``torch.float16``, ``torch.bfloat16``) and the float8 types are refused with a
+    ``ValueError`` that says why (:data:`HALF_PRECISION_POLICY`): Adam's ε underflows, there is no loss
+    scaling, and the CPU has no half-precision linear algebra.  Inputs *given* in half precision are another
+    matter: their values are exact in float64 and are accepted as values (:func:`tensor_as_numpy`).
 
     Parameters
     ----------
-    dtype : object
-        The argument.
+    dtype : torch.dtype
+        The argument (``TypeError`` for anything but a ``torch.dtype``, e.g. a string or a NumPy dtype).
     name : str
         Its name in the error message.
 
@@ -617,13 +628,25 @@ def check_dtype(dtype: Any, name: str = "dtype"):
     """
     import torch
 
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"{name} must be a real floating torch dtype (e.g. torch.float64), got {dtype!r}")
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{name} must be a torch dtype, torch.float32 or torch.float64, got "
+                        f"{type(dtype).__name__} {dtype!r}")
+    if not dtype.is_floating_point or dtype.is_complex:
+        raise ValueError(f"{name} must be a real floating torch dtype (torch.float32 or torch.float64), "
+                         f"got {dtype}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"{name} {dtype} is not supported: {HALF_PRECISION_POLICY}")
     return dtype
 
 
-def check_device(device: Any, name: str = "device") -> str:
-    """A torch device, given as a string (``"cpu"``, ``"cuda"``) or a ``torch.device``.
+def check_device(device: Any, name: str = "device", *, compute: bool = True) -> str:
+    """A torch device that exists on this machine, given as a string (``"cpu"``, ``"cuda:0"``) or a
+    ``torch.device``.
+
+    Refused up front with a ``ValueError`` naming ``name`` and the device: a string torch cannot parse, a
+    CUDA or MPS device when this torch has none available (or an index beyond the devices present), any
+    other accelerator that is not available, and — when ``compute`` — the ``"meta"`` device, which holds
+    shapes without values.  An int (torch reads it as a CUDA index) or ``None`` is a ``TypeError``.
 
     Parameters
     ----------
@@ -631,23 +654,128 @@ def check_device(device: Any, name: str = "device") -> str:
         The argument.
     name : str
         Its name in the error message.
+    compute : bool, optional
+        Whether values are computed there (then ``"meta"`` is refused).
 
     Returns
     -------
     str
-        The device.
+        The device as torch spells it (``"cpu"``, ``"cuda:0"``).
     """
     import torch
 
     if isinstance(device, torch.device):
-        return str(device)
-    if not isinstance(device, str):
-        raise TypeError(f"{name} must be a string such as 'cpu' or a torch.device, got {type(device).__name__}")
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError) as err:
+            raise ValueError(f"{name} {device!r} is not a torch device ({err})") from None
+    else:
+        raise TypeError(f"{name} must be a string such as 'cpu' or 'cuda:0', or a torch.device; got "
+                        f"{type(device).__name__} {device!r}")
+    kind, text = dev.type, device if isinstance(device, str) else str(dev)
+    index = dev.index
+    if isinstance(device, str) and ":" in device:  # torch wraps large indices around ("cuda:999" → -25)
+        tail = device.rsplit(":", 1)[1].strip()
+        index = int(tail) if tail.lstrip("-").isdigit() else index
+    if kind == "cpu":
+        return text
+    if kind == "meta":
+        if compute:
+            raise ValueError(f"{name} {text!r} cannot compute: the meta device holds shapes without values; "
+                             f"use 'cpu' or an available accelerator")
+        return text
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA device is visible"
+            raise ValueError(f"{name} {text!r} is not available: {why} (torch.cuda.is_available() is False)")
+        count = torch.cuda.device_count()
+        if index is not None and not 0 <= index < count:
+            raise ValueError(f"{name} {text!r} does not exist: this machine has {count} CUDA device(s), "
+                             f"'cuda:0'..'cuda:{count - 1}'")
+        return text
+    backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
+    available = getattr(backend, "is_available", None)
     try:
-        torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"{name} {device!r} is not a torch device ({err})") from None
-    return device
+        ok = bool(available()) if callable(available) else False
+    except Exception:  # noqa: BLE001 - a backend that cannot even answer is not available
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} {text!r} is not available on this machine (torch {torch.__version__})")
+    return text
+
+
+def tensor_as_numpy(x: Any, name: str):
+    """A torch tensor's values as a NumPy array the caller's tensor does not share (other inputs unchanged).
+
+    Detached (the caller's autograd graph is left alone), copied to the CPU, and exact: ``bfloat16``, which
+    NumPy lacks, goes through float32 (every bfloat16 value is a float32 value); conjugate and negative views
+    are resolved.  A tensor on the ``meta`` device has no values: ``ValueError`` naming ``name``.
+
+    Parameters
+    ----------
+    x : object
+        The argument; anything but a torch tensor is returned as it is.
+    name : str
+        Its name in the error message.
+
+    Returns
+    -------
+    numpy.ndarray or object
+        A fresh array for a tensor, else ``x``.
+    """
+    torch = sys.modules.get("torch")  # no tensor can exist before torch is imported
+    if torch is None or not isinstance(x, torch.Tensor):
+        return x
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a tensor on the meta device, which holds a shape ({tuple(x.shape)}) and no "
+                         f"values")
+    if x.layout != torch.strided:
+        x = x.to_dense()
+    x = x.detach()
+    if x.dtype == torch.bfloat16:
+        x = x.to(torch.float32)
+    return x.cpu().resolve_conj().resolve_neg().numpy().copy()
+
+
+def check_tensor(x: Any, name: str, *, ndim: int | None = None):
+    """A real floating torch tensor to compute with: float32 and float64 tensors as they are (detached, so a
+    result never joins the caller's autograd graph); integer and boolean tensors, NumPy arrays and lists of
+    numbers become float64 tensors; half precision (see :func:`check_dtype`), complex values and ``meta``
+    tensors are a ``ValueError``, anything else a ``TypeError``, each naming ``name``.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+        The argument.
+    name : str
+        Its name in the error message.
+    ndim : int, optional
+        Required number of dimensions.
+
+    Returns
+    -------
+    torch.Tensor
+        float32 or float64, on ``x``'s device.
+    """
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        if x.device.type == "meta":
+            raise ValueError(f"{name} is a tensor on the meta device, which holds a shape and no values")
+        if x.is_complex():
+            raise ValueError(f"{name} must be real, got complex dtype {x.dtype}")
+        if x.is_floating_point() and x.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"{name} has dtype {x.dtype}, which is not supported: {HALF_PRECISION_POLICY}")
+        t = x.detach() if x.is_floating_point() else x.detach().to(torch.float64)
+    else:
+        if isinstance(x, (str, bytes)) or x is None:
+            raise TypeError(f"{name} must be a tensor (or an array) of real numbers, got {type(x).__name__}")
+        t = torch.as_tensor(check_array(x, name, finite=False))
+    if ndim is not None and t.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(t.shape)}")
+    return t
 
 
 # ------------------------------------------------------------------------------------------- tokens
@@ -684,9 +812,7 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
     _refuse_masked(tokens, name)
     if sp.issparse(tokens):
         raise TypeError(f"{name} must be a dense array of token ids, got a sparse {type(tokens).__name__}")
-    if _is_tensor(tokens):  # integer ids as they are; a floating tensor through float64, which holds it exactly
-        tokens = (tokens.detach().cpu().numpy() if not (tokens.dtype.is_floating_point or tokens.is_complex())
-                  else _tensor_as_float64(tokens, name))
+    tokens = tensor_as_numpy(tokens, name)  # integer ids keep their dtype; floating ones are checked below
     if ndim == 2 and not isinstance(tokens, np.ndarray):
         if not isinstance(tokens, Iterable):
             raise TypeError(f"{name} must be an n×t array of token ids, got {type(tokens).__name__}")

@@ -35,7 +35,7 @@ TESTS = pathlib.Path(__file__).parent
 PROPERTY_TESTS = ("test_separability_properties", "test_loss_properties", "test_nuclear_svm_properties",
                   "test_geometry", "test_nuclear_path", "test_training_properties", "test_generators_properties",
                   "test_plotting_properties", "test_language_properties", "test_models_properties", "test_runtime",
-                  "test_margins_properties", "test_containers")
+                  "test_margins_properties", "test_containers", "test_torch_robustness")
 
 
 def public_callables() -> dict[str, str]:
