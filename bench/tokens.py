@@ -159,14 +159,20 @@ COMPETITORS = [("polars eager", "polars", polars_count, (False,)), ("polars lazy
                ("Counter loop", "collections", counter_count, ())]
 
 
-def grid(quick: bool, full: bool):
+HEADLINE = [(10**6, 2000, (6,)), (10**7, 2000, (6,)), (10**6, 50257, (3,))]
+
+
+def grid(quick: bool, full: bool, headline: bool = False):
+    if headline:
+        return [(10**5, 2000, (6,))] if quick else HEADLINE
     if quick:
         return [(10**5, 2000, (1, 3, 6, 8))]
-    lengths = tuple(range(1, 9)) if full else (1, 3, 6, 8)
-    return [(N, V, lengths) for N in (10**6, 10**7) for V in (2000, 50257)]
+    if full:
+        return [(N, V, tuple(range(1, 9))) for N in (10**6, 10**7) for V in (2000, 50257)]
+    return [(10**6, V, (1, 3, 6, 8)) for V in (2000, 50257)] + [(10**7, V, (6,)) for V in (2000, 50257)]
 
 
-def run(quick: bool = False, full: bool = False) -> list[dict]:
+def run(quick: bool = False, full: bool = False, limit: float = 300.0, headline: bool = False) -> list[dict]:
     """The table, and one summary record per size (for python -m bench's summary)."""
     print(f"i.i.d. Zipf(1.2) tokens over [V]; contexts of length t; every side in a fresh process with "
           f"{harness.threads()} thread(s); {harness.load()}")
@@ -174,7 +180,7 @@ def run(quick: bool = False, full: bool = False) -> list[dict]:
           "keys (measured in from_tokens' process); ratio = competitor / from_tokens; ✓ = same P, S, π̂")
     present = {pkg: harness.have(pkg) for pkg in {c[1] for c in COMPETITORS} - {"numpy", "collections"}}
     summary = []
-    for N, V, lengths in grid(quick, full):
+    for N, V, lengths in grid(quick, full, headline):
         for t in lengths:
             ours = harness.run_in_child(native_count, N, t, V, limit=600, label=f"from_tokens-{N}-{V}-{t}")
             if ours.value is None:
@@ -190,9 +196,9 @@ def run(quick: bool = False, full: bool = False) -> list[dict]:
                 if func is counter_count and N > 10**6:
                     print(f"    {name:18} not run above 10^6 tokens (15–20 s a size, measured before)")
                     continue
-                out = harness.run_in_child(func, N, t, V, *extra, limit=300, label=f"{name}-{N}-{V}-{t}")
+                out = harness.run_in_child(func, N, t, V, *extra, limit=limit, label=f"{name}-{N}-{V}-{t}")
                 if out.value is None:
-                    why = (f"stopped at 300 s, {out.cpu or float('nan'):.0f} s CPU used" if out.timed_out
+                    why = (f"stopped at {limit:.0f} s, {out.cpu or float('nan'):.0f} s CPU used" if out.timed_out
                            else out.error)
                     print(f"    {name:18} failed: {why}; log tail: {' | '.join(out.tail(2))}", flush=True)
                     continue
