@@ -29,13 +29,24 @@ from pathlib import Path
 from typing import Any, Callable
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "POLARS_MAX_THREADS")
 
-_state = {"threads": None, "logdir": None}
+_state: dict[str, Any] = {"threads": None, "logdir": None}
 
 
-def configure(threads: int, logdir: str | None = None) -> Path:
-    """Cap BLAS/OpenMP/torch threads to ``threads`` for the children (environment) and this process; returns the log folder."""
+def configure(threads: int | None, logdir: str | None = None) -> Path:
+    """Cap BLAS/OpenMP/torch threads to ``threads`` for the children (environment) and this process; returns the log folder.
+
+    ``threads=None`` is the machine's default: the thread variables are removed from the children's environment,
+    so every library starts with its own default (one thread per core for BLAS and torch; the library's solvers
+    then choose their own counts, ``ntpbook_lib.runtime.solver_threads``)."""
+    _state["logdir"] = Path(logdir or _state["logdir"] or tempfile.mkdtemp(prefix="ntpbook-bench-"))
+    _state["logdir"].mkdir(parents=True, exist_ok=True)
+    if threads is None:
+        for var in THREAD_VARIABLES:
+            os.environ.pop(var, None)
+        _state["threads"] = "default"
+        return _state["logdir"]
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     for var in THREAD_VARIABLES:
@@ -53,13 +64,11 @@ def configure(threads: int, logdir: str | None = None) -> Path:
     except ImportError:  # pragma: no cover - torch is a dependency of the library
         pass
     _state["threads"] = threads
-    _state["logdir"] = Path(logdir or tempfile.mkdtemp(prefix="ntpbook-bench-"))
-    _state["logdir"].mkdir(parents=True, exist_ok=True)
     return _state["logdir"]
 
 
-def threads() -> int:
-    """The thread cap in force (configure() must have been called)."""
+def threads() -> int | str:
+    """The thread cap in force, or ``"default"`` (configure() must have been called)."""
     if _state["threads"] is None:
         raise RuntimeError("call bench.harness.configure(threads) first")
     return _state["threads"]
@@ -174,6 +183,32 @@ def _rss_mib(pid: int) -> float:
 
 def _safe(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
+
+
+def child_threads() -> int | None:
+    """Inside a child: the thread cap its parent set (None: the machine's default); for libraries that do not read
+    the BLAS variables (duckdb)."""
+    v = os.environ.get("OMP_NUM_THREADS")
+    return int(v) if v else None
+
+
+def load() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes, as a printable string."""
+    try:
+        a, b, c = os.getloadavg()
+        return f"load average {a:.2f}, {b:.2f}, {c:.2f} on {len(os.sched_getaffinity(0))} cores"
+    except (OSError, AttributeError):  # pragma: no cover - not Unix
+        return "load average unavailable"
+
+
+def have(package: str) -> bool:
+    """Whether a bench-only competitor (bench/requirements.txt) is installed; prints the skip line when not."""
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        print(f"  skipped: {package} not installed (pip install -r bench/requirements.txt)")
+        return False
+    return True
 
 
 def peak_rss_mib() -> float:

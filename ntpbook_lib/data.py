@@ -23,6 +23,7 @@ from .validation import check_array, check_int, check_memory, check_real, check_
 __all__ = ["NTPData"]
 
 _INT64_BITS = 63
+_BYTES_PER_WINDOW = 112.0  # peak bytes per token of from_tokens, its copy of the tokens included (measured: tests)
 
 
 def _check_counts(values: np.ndarray) -> None:
@@ -245,32 +246,47 @@ class NTPData:
         """Data from a token stream with contexts of fixed length t (vectorised).
 
         Every window ``tokens[i:i+t]`` is a context and ``tokens[i+t]`` its next token.  Returns the data
-        (distinct contexts in lexicographic order) and an m×t array holding each distinct context.
+        (distinct contexts in lexicographic order) and an m×t array holding each distinct context.  The
+        caller's ``tokens`` are read, never written (the count works on its own int64 copy).
         """
-        tok = np.ascontiguousarray(_as_tokens(tokens, V))
+        tok = np.ascontiguousarray(_as_tokens(tokens, V))  # a fresh int64 copy
         t = check_int(context_length, "context_length", minimum=1)
         if tok.size <= t:
             raise ValueError(f"a stream of {tok.size} tokens has no window of context length {t}")
-        V = int(tok.max()) + 1 if V is None else check_int(V, "V", minimum=1)
+        V = int(tok.max()) + 1 if V is None else check_int(V, "V", minimum=1, maximum=2**62)
         n = tok.size - t
-        windows = np.lib.stride_tricks.sliding_window_view(tok, t + 1)  # n×(t+1), no copy
-        bits = _bits_per_token(V)
+        check_memory(_BYTES_PER_WINDOW * tok.size,
+                     f"counting the {n} windows of context_length {t} in {tok.size} tokens")
+        ids, bits = None, _bits_per_token(V)
+        if bits > _bits_per_token(tok.size):  # fewer tokens than ids: count dense ranks (same order), map back
+            ids, tok = np.unique(tok, return_inverse=True)
+            tok = np.ascontiguousarray(tok.reshape(-1), dtype=np.int64)
+            bits = _bits_per_token(ids.size)
         if (t + 1) * bits <= _INT64_BITS:
             # one int64 per window, ordered as the windows are lexicographically, the next token in the low bits:
-            # sorted once, cut where the code changes
-            code = np.sort(_bit_slice(windows, bits, 0, (t + 1) * bits))
+            # sorted once (in place), cut where the code changes
+            code = _bit_slice(tok, n, None, bits, 0, (t + 1) * bits)
+            code.sort()
             starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
             uniq = code[starts]
+            del code
             z, ctx_of_pair = uniq & ((1 << bits) - 1), uniq >> bits
             new_ctx = np.r_[True, ctx_of_pair[1:] != ctx_of_pair[:-1]]
+            m = int(np.count_nonzero(new_ctx))
+            check_memory(8.0 * m * t * (2 if ids is not None else 1), f"the {m}×{t} array of distinct contexts")
             contexts = _unpack(ctx_of_pair[new_ctx], t, bits)
         else:  # the permutation that sorts the windows, and where a window and where its context change
-            order, new_window, new_context = _sort_windows(windows, bits)
+            order, new_window, new_context = _sort_windows(tok, n, t + 1, bits)
             starts = np.flatnonzero(new_window)
             new_ctx = new_context[starts]
             first = order[starts]
+            del order, new_window, new_context
             z = tok[first + t]
+            m = int(np.count_nonzero(new_ctx))
+            check_memory(8.0 * m * t * (2 if ids is not None else 1), f"the {m}×{t} array of distinct contexts")
             contexts = _windows_as_items(tok, t)[first[new_ctx]].view(np.int64).reshape(-1, t)
+        if ids is not None:
+            z, contexts = ids[z], ids[contexts]
         pair_counts = np.diff(np.r_[starts, n])
         # pairs are sorted by (context, token): the counts are already in CSC order; P and π̂ as from_counts forms
         # them (counts over column sums, column sums over n), without re-validating counts made here
@@ -294,39 +310,61 @@ class NTPData:
         """Autoregressive pooling (T24 App. C): every prefix ``x_{<t}`` of every sequence is a context.
 
         Prefixes shorter than ``min_length`` tokens are left out (``min_length=1`` keeps all but the empty one).
+        Distinct contexts are returned in order of first appearance.
         """
         min_length = check_int(min_length, "min_length", minimum=1)
         if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
             raise TypeError(f"sequences must be a sequence of token sequences, got {type(sequences).__name__}")
-        contexts: list[tuple[int, ...]] = []
+        seqs = [_as_tokens(seq, V, f"sequences[{i}]").tolist() if len(seq) else [] for i, seq in enumerate(sequences)]
+        # the distinct prefixes are a trie: prefix s[:k+1] is the child (node of s[:k], s[k]); one dict step per
+        # token.  The returned tuples hold at most Σ_i Σ_k k tokens: refused up front if they cannot fit.
+        lengths = np.array([max(len(s) - min_length, 0) for s in seqs], dtype=np.float64)
+        tuple_items = float(np.sum(lengths * (lengths + 2 * min_length - 1) / 2)) if lengths.size else 0.0
+        check_memory(8.0 * tuple_items + 120.0 * float(lengths.sum()),
+                     f"the prefixes of {len(seqs)} sequences as tuples ({tuple_items:.3g} tokens in all)")
+        child: dict[tuple[int, int], int] = {}
+        where: list[tuple[int, int]] = [(-1, 0)]  # node -> (sequence, length) of its first occurrence
+        contexts: list[int] = []
         nxt: list[int] = []
-        for seq in sequences:
-            s = _as_tokens(seq, V).tolist() if len(seq) else []
-            for t in range(min_length, len(s)):
-                contexts.append(tuple(s[:t]))
-                nxt.append(s[t])
+        for i, s in enumerate(seqs):
+            node = 0  # the empty prefix
+            for k, z in enumerate(s):
+                if k >= min_length:
+                    contexts.append(node)
+                    nxt.append(z)
+                node = child.setdefault((node, z), len(where))
+                if node == len(where):
+                    where.append((i, k + 1))
         if not contexts:
             raise ValueError(f"no sequence is longer than min_length = {min_length}")
-        data, distinct = cls.from_pairs(contexts, nxt, V)
-        return data, distinct  # type: ignore[return-value]
+        data, nodes = cls.from_pairs(contexts, nxt, V)
+        return data, [tuple(seqs[where[u][0]][:where[u][1]]) for u in nodes]
 
 
 def _as_tokens(tokens: Sequence[int] | np.ndarray, V: int | None, name: str = "tokens") -> np.ndarray:
-    """Token ids as int64: a 1-D array of non-negative integers below ``V`` (and below 2^62)."""
+    """Token ids as a new int64 array: a 1-D array of non-negative integers below ``V`` (and below 2^62).
+
+    The result never shares memory with ``tokens``.  Ids are range-checked in their own dtype before the cast, so
+    an unsigned id beyond int64 is refused by value instead of wrapping round to a negative number.
+    """
+    if V is not None:
+        V = check_int(V, "V", minimum=1, maximum=2**62)
     arr = np.asarray(tokens)
     if arr.dtype.kind in "iu" and arr.ndim == 1:  # the common case, without a float64 round trip
-        arr = arr.astype(np.int64)
+        if arr.size and arr.dtype.kind == "u" and arr.max() >= 2**62:
+            raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
+        if arr.size and arr.dtype.kind == "i" and arr.dtype.itemsize == 8 and arr.max() >= 2**62:
+            raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
+        arr = arr.astype(np.int64)  # always a copy
     else:
         arr = check_array(tokens, name, ndim=1, integer=True)
         if arr.size and np.abs(arr).max() >= 2**62:
             raise ValueError(f"{name} must be below 2^62, found {arr[np.abs(arr) >= 2**62][0]:g}")
-        arr = arr.astype(np.int64)
+        arr = np.array(arr, dtype=np.int64)  # a copy even when check_array returned the caller's array
     if arr.size and arr.min() < 0:
         raise ValueError(f"{name} must be non-negative, found {arr.min()}")
-    if V is not None:
-        V = check_int(V, "V", minimum=1, maximum=2**62)
-        if arr.size and arr.max() >= V:
-            raise ValueError(f"token {arr.max()} is out of range for a vocabulary of size V={V}")
+    if V is not None and arr.size and arr.max() >= V:
+        raise ValueError(f"token {arr.max()} is out of range for a vocabulary of size V={V}")
     return arr
 
 
@@ -342,16 +380,22 @@ def _unpack(code: np.ndarray, k: int, bits: int) -> np.ndarray:
     return out.T
 
 
-def _bit_slice(rows: np.ndarray, bits: int, lo: int, hi: int) -> np.ndarray:
-    """Bits ``[lo, hi)`` (``hi − lo ≤ 63``) of each row read as one bit string, first token most significant."""
-    code = np.zeros(rows.shape[0], dtype=np.int64)
+def _bit_slice(tok: np.ndarray, n: int, starts: np.ndarray | None, bits: int, lo: int, hi: int) -> np.ndarray:
+    """Bits ``[lo, hi)`` (``hi − lo ≤ 63``) of windows of ``tok`` read as one bit string, first token most
+    significant: of every window ``tok[i:]``, ``i < n``, when ``starts`` is None, else of the windows starting at
+    ``starts``.  A token read whole costs two passes (shift, or); only a split token is shifted and masked."""
+    size = n if starts is None else starts.size
+    code = np.zeros(size, dtype=np.int64)
     part = np.empty_like(code)  # one buffer, no temporaries of n entries per token
     for c in range(lo // bits, (hi - 1) // bits + 1):
         p0, p1 = max(lo, c * bits), min(hi, (c + 1) * bits)  # the part of token c inside [lo, hi)
-        np.right_shift(rows[:, c], (c + 1) * bits - p1, out=part)
-        np.bitwise_and(part, (1 << (p1 - p0)) - 1, out=part)
+        col = tok[c:c + n] if starts is None else np.take(tok, np.add(starts, c, out=part), out=part)
+        if p1 - p0 < bits:  # a split token: its bits [p0, p1)
+            np.right_shift(col, (c + 1) * bits - p1, out=part)
+            np.bitwise_and(part, (1 << (p1 - p0)) - 1, out=part)
+            col = part
         np.left_shift(code, p1 - p0, out=code)
-        np.bitwise_or(code, part, out=code)
+        np.bitwise_or(code, col, out=code)
     return code
 
 
@@ -361,64 +405,72 @@ def _windows_as_items(tok: np.ndarray, t: int) -> np.ndarray:
     return np.ndarray(shape=(tok.size - t + 1,), dtype=np.dtype((np.void, 8 * t)), buffer=tok, strides=(8,))
 
 
-def _chunk_end(start: int, width: int, total: int, bits: int) -> int:
-    """End of a chunk of at most ``width`` bits from ``start`` of a ``total``-bit row; never splits the last token."""
-    end = min(total, start + width)
-    return total - bits if total - bits < end < total else end
+def _next_end(start: int, width: int, total: int, ctx_bits: int) -> int:
+    """End of the chunk of bits after ``start``: ``width ≥ 1`` bits at most, never past the row's ``total`` bits,
+    and never across the end ``ctx_bits`` of the context.  It is always past ``start`` when ``start < total``."""
+    end = min(total, start + max(width, 1))
+    return ctx_bits if start < ctx_bits < end else end
 
 
-def _sort_windows(rows: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The permutation that sorts rows longer than 63 bits lexicographically, and for the sorted rows the marks
-    ``new_row`` (the row differs from the one before) and ``new_ctx`` (it differs without its last token).
+def _sort_windows(tok: np.ndarray, n: int, width: int, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The permutation that sorts the n windows ``tok[i:i+width]`` (longer than 63 bits) lexicographically, and for
+    the sorted windows the marks ``new_row`` (it differs from the one before) and ``new_ctx`` (it differs without
+    its last token).
 
-    The first ``63 − ⌈log₂ n⌉`` bits of each row are packed above its index and sorted (one sort of int64, about
-    three times as fast as an argsort).  Those bits lie within the context (the last token is never split), so a
-    row whose first bits occur once differs from both neighbours, with and without its last token.  Only the runs
-    of equal first bits (a repeated prefix of several tokens, so few) are copied out and sorted on the rest of
-    their bits by :func:`_refine_sorted`, keyed by their run.
+    The first ``63 − ⌈log₂ n⌉`` bits of each window, never more than its context, are packed above its index and
+    sorted (one sort of int64, about three times as fast as an argsort).  Those bits lie within the context, so a
+    window whose first bits occur once differs from both neighbours, with and without its last token.  Only the
+    runs of equal first bits (a repeated prefix of several tokens, so few) are sorted on the rest of their bits by
+    :func:`_refine_sorted`, keyed by their run.
     """
-    n, total = rows.shape[0], rows.shape[1] * bits
+    total = width * bits
     ibits = _bits_per_token(n)
-    end = _chunk_end(0, _INT64_BITS - ibits, total, bits)
-    code = _bit_slice(rows, bits, 0, end)
+    end = _next_end(0, _INT64_BITS - ibits, total, total - bits)  # ibits ≤ 62: at least one bit
+    code = _bit_slice(tok, n, None, bits, 0, end)
     np.left_shift(code, ibits, out=code)
     np.bitwise_or(code, np.arange(n, dtype=np.int64), out=code)
     code.sort()
     order = code & ((1 << ibits) - 1)
     np.right_shift(code, ibits, out=code)
     same = code[1:] == code[:-1]
-    new_row = np.r_[True, ~same]
+    del code
+    new_row = np.empty(n, dtype=bool)
+    new_row[0] = True
+    np.logical_not(same, out=new_row[1:])
     new_ctx = new_row.copy()
     tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])  # the runs of equal first bits
+    del same
     if tied.size:
         run = np.cumsum(new_row[tied])  # ascending, so sorting by (run, rest) keeps every run in its place
-        sub_code, sub = _refine_sorted(run, np.arange(tied.size), rows[order[tied]], bits, end)
-        order[tied] = order[tied][sub]
-        new_row[tied] = np.r_[True, sub_code[1:] != sub_code[:-1]]
-        ctx = sub_code >> bits
-        new_ctx[tied] = np.r_[True, ctx[1:] != ctx[:-1]]
+        order[tied], new_row[tied], new_ctx[tied] = _refine_sorted(run, order[tied], tok, bits, end, total)
     return order, new_row, new_ctx
 
 
-def _refine_sorted(code: np.ndarray, order: np.ndarray, rows: np.ndarray, bits: int,
-                   end: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted int64 codes of the rows, ordered as the rows are lexicographically, last token in the low ``bits``;
-    and the permutation that sorts the rows, given the sorted codes ``code`` of their first ``end`` bits (or of
-    any key that orders them alike) and the permutation ``order`` that sorts those.
+def _refine_sorted(code: np.ndarray, starts: np.ndarray, tok: np.ndarray, bits: int, end: int,
+                   total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows starting at ``starts``, of ``total`` bits, sorted lexicographically, given ascending int64
+    ``code`` that orders them by their first ``end`` bits (``end`` at most the context's ``total − bits``); returns
+    the sorted starts and the marks ``new_row`` and ``new_ctx`` as :func:`_sort_windows` does.
 
-    The rows' remaining bits are read 63 bits at a time.  Before each chunk the codes are replaced by their dense
-    rank (fewer than n values), which keeps the order and leaves room for the chunk; then only runs of equal rank
-    can be out of order, and only those are sorted again.  The last chunk always holds the whole last token, so
-    ``code >> bits`` identifies the row without it.
+    The remaining bits are read at most 63 at a time.  Before each chunk the codes are replaced by their dense
+    rank r (fewer than n values), which keeps the order and leaves ``63 − bit_length(r_max) ≥ 1`` bits for the
+    chunk; then only runs of equal rank can be out of order, and only those are sorted again.  A chunk never
+    crosses the end of the context, where the marks of equal contexts are read off.  Each pass moves ``end`` by
+    at least one bit, so the loop ends after at most ``total`` passes.
     """
-    total = rows.shape[1] * bits
-    while end < total:
+    ctx_bits = total - bits
+    new_ctx = None
+    while True:
+        if end == ctx_bits:
+            new_ctx = np.r_[True, code[1:] != code[:-1]]
+        if end >= total:
+            break
         same = code[1:] == code[:-1]
         rank = np.r_[0, np.cumsum(~same)]
-        start, end = end, _chunk_end(end, _INT64_BITS - _bits_per_token(int(rank[-1]) + 1), total, bits)
-        code = (rank << (end - start)) | _bit_slice(rows, bits, start, end)[order]
+        start, end = end, _next_end(end, _INT64_BITS - int(rank[-1]).bit_length(), total, ctx_bits)
+        code = (rank << (end - start)) | _bit_slice(tok, 0, starts, bits, start, end)
         tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])  # the runs of equal rank
         if tied.size:
             sub = np.argsort(code[tied])
-            code[tied], order[tied] = code[tied][sub], order[tied][sub]
-    return code, order
+            code[tied], starts[tied] = code[tied][sub], starts[tied][sub]
+    return starts, np.r_[True, code[1:] != code[:-1]], new_ctx

@@ -236,7 +236,7 @@ def ntp_svm(data: NTPData, H: np.ndarray, *, method: str = "auto", tol: float = 
             raise ValueError(f"method='active-set' needs rank H = m = {m} (K = HᵀH invertible)")
     off = data.S == 0
     C, it, used = None, 0, "fista"
-    if full_rank and (method == "active-set" or (method == "auto" and V * m**3 <= 1e9)):
+    if full_rank and (method == "active-set" or (method == "auto" and V * m**3 <= 1e7)):
         C, used = _active_set(K, off), "active-set"
         if C is None and method == "active-set":
             raise RuntimeError("the active-set method did not settle; use method='fista'")

@@ -179,3 +179,173 @@ def test_from_tokens_long_windows_agree_with_from_pairs(t):
     order = [index[tuple(r)] for r in ctx.tolist()]
     np.testing.assert_array_equal(a.P_sparse.toarray(), b.P_sparse[:, order].toarray())
     np.testing.assert_allclose(a.pi, b.pi[order], rtol=1e-15, atol=0)  # count/n here, normalised column sums there
+
+
+# ------------------------------------------------------------------ the counting path: sizes, huge ids, no hangs
+def _counts_by_reference(tokens, t):
+    """{(context tuple, next token): count} by a plain loop, and the sorted distinct contexts."""
+    c = Counter((tuple(int(x) for x in tokens[i:i + t]), int(tokens[i + t])) for i in range(len(tokens) - t))
+    return c, sorted({ctx for ctx, _ in c})
+
+
+def _assert_counts(data, contexts, tokens, t):
+    c, ref_contexts = _counts_by_reference(tokens, t)
+    assert [tuple(r) for r in contexts.tolist()] == ref_contexts
+    index = {ctx: j for j, ctx in enumerate(ref_contexts)}
+    totals = Counter()
+    for (ctx, _), k in c.items():
+        totals[ctx] += k
+    P = data.P_sparse.tocoo()
+    got = {(ref_contexts[j], int(z)): p for z, j, p in zip(P.row, P.col, P.data)}
+    assert got.keys() == c.keys()
+    for key, k in c.items():
+        assert got[key] == pytest.approx(k / totals[key[0]], rel=1e-13)
+    np.testing.assert_allclose(data.pi, [totals[ctx] / (len(tokens) - t) for ctx in ref_contexts], rtol=1e-13)
+    assert all(index[ctx] == j for j, ctx in enumerate(ref_contexts))
+
+
+def _in_spawned_process(func, *args, limit=60.0):
+    """func(*args) in a spawned interpreter (never forked), killed after ``limit`` seconds: ("ok", value),
+    ("error", type name, message), or ("hung",)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        res = pool.apply_async(func, args)
+        try:
+            return res.get(timeout=limit)
+        except mp.TimeoutError:
+            pool.terminate()
+            return ("hung",)
+
+
+def _call_from_tokens(tokens, t, V):
+    try:
+        data, ctx = NTPData.from_tokens(tokens, t, V)
+        return ("ok", data.V, data.m, data.n, ctx.tolist())
+    except Exception as e:  # noqa: BLE001 - reported to the parent
+        return ("error", type(e).__name__, str(e))
+
+
+def _call_from_sequences(seqs, V):
+    try:
+        data, ctx = NTPData.from_sequences(seqs, V)
+        return ("ok", data.V, data.m, data.n, ctx)
+    except Exception as e:  # noqa: BLE001
+        return ("error", type(e).__name__, str(e))
+
+
+@pytest.mark.parametrize("tokens, t, V, expect", [
+    ([0, 1, 2, 3, 0, 1, 2, 3], 1, 2**62, ("ok", 2**62, 4, 7, [[0], [1], [2], [3]])),  # hung before
+    ([0, 1, 2**62 - 1, 3, 0, 1, 2**62 - 1, 3], 2, None, ("ok", 2**62, 4, 6, None)),  # V inferred, hung before
+    (np.array([2**63 - 1, 0, 2**63 - 1, 0], dtype=np.uint64), 1, None, ("error", "ValueError", "below 2^62")),
+    (np.array([2**64 - 1, 0, 1], dtype=np.uint64), 1, None, ("error", "ValueError", "below 2^62")),  # wrapped before
+    (np.array([2**62, 0, 1], dtype=np.int64), 1, None, ("error", "ValueError", "below 2^62")),
+    ([0, 1, 0, 1], 1, 2**62 + 1, ("error", "ValueError", "V must be at most")),
+])
+def test_from_tokens_huge_ids_return(tokens, t, V, expect):
+    """Every case returns (or raises a ValueError naming the argument) in a time-limited spawned process."""
+    out = _in_spawned_process(_call_from_tokens, tokens, t, V)
+    assert out[0] == expect[0], out
+    if expect[0] == "ok":
+        assert out[1:4] == expect[1:4]
+        if expect[4] is not None:
+            assert out[4] == expect[4]
+    else:
+        assert out[1] == expect[1] and expect[2] in out[2], out
+
+
+def test_from_sequences_huge_ids_return():
+    out = _in_spawned_process(_call_from_sequences, [[0, 1, 2**62 - 1], [0, 1, 3]], None)
+    assert out[0] == "ok" and out[1] == 2**62 and out[4] == [(0,), (0, 1)], out
+    out = _in_spawned_process(_call_from_sequences, [np.array([0, 2**63], dtype=np.uint64)], None)
+    assert out[0] == "error" and out[1] == "ValueError" and "sequences[0]" in out[2], out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.data())
+def test_from_tokens_large_ids_agree_with_loop(t, k, draw):
+    """Ids spread up to 2^62 (dense ranks inside), and few ids with long windows (many chunks): a plain loop."""
+    ids = draw.draw(st.lists(st.integers(0, 2**62 - 1), min_size=k, max_size=k, unique=True))
+    picks = draw.draw(st.lists(st.integers(0, k - 1), min_size=t + 1, max_size=80))
+    tokens = np.array([ids[p] for p in picks], dtype=np.int64)
+    data, contexts = NTPData.from_tokens(tokens, t)
+    assert data.V == int(tokens.max()) + 1
+    _assert_counts(data, contexts, tokens, t)
+
+
+@pytest.mark.parametrize("V, t, period", [(2, 90, 7), (5, 40, 11), (3, 200, 1), (2000, 12, 5)])
+def test_from_tokens_repetitive_long_windows(V, t, period):
+    """Windows of hundreds of bits that tie on every chunk: each chunk must advance (bit-exact against a loop)."""
+    rng = np.random.default_rng(t)
+    tokens = np.tile(rng.integers(0, V, period), 600 // period + 2)[:600]
+    tokens[rng.integers(0, 600, 5)] = rng.integers(0, V, 5)  # a few changes, so contexts differ deep inside
+    data, contexts = NTPData.from_tokens(tokens, t, V)
+    _assert_counts(data, contexts, tokens, t)
+
+
+def test_from_tokens_leaves_the_tokens_alone():
+    rng = np.random.default_rng(0)
+    for dtype, t in ((np.int64, 2), (np.int64, 9), (np.uint16, 3), (np.int32, 12)):
+        tokens = ((rng.zipf(1.3, 5000) - 1) % 3000).astype(dtype)
+        before = tokens.copy()
+        tokens.flags.writeable = False  # a read-only array is accepted as it is
+        data, contexts = NTPData.from_tokens(tokens, t)
+        np.testing.assert_array_equal(tokens, before)
+        assert not np.shares_memory(contexts, tokens)
+        assert not np.shares_memory(data.P_sparse.indices, tokens)
+
+
+def test_from_tokens_refuses_what_cannot_fit(monkeypatch):
+    import ntpbook_lib.data as data_module
+
+    monkeypatch.setattr(data_module, "check_memory", _tiny_memory)
+    with pytest.raises(ValueError, match="counting the 999 windows of context_length 1"):
+        NTPData.from_tokens(np.arange(1000) % 7, 1)
+    with pytest.raises(ValueError, match="prefixes of 1 sequences"):
+        NTPData.from_sequences([list(range(100))])
+
+
+def _tiny_memory(nbytes, what):
+    if nbytes > 1000:
+        raise ValueError(f"{what} needs about {nbytes:.0f} bytes")
+
+
+def test_from_sequences_refuses_quadratic_prefixes_up_front():
+    """One sequence of 10^7 tokens has prefixes of 5·10^13 tokens in all: refused before any work."""
+    with pytest.raises(ValueError, match="prefixes of 1 sequences"):
+        NTPData.from_sequences([np.zeros(10**7, dtype=np.int64)])
+
+
+@pytest.mark.parametrize("N, V, t, repetitive", [(20_000, 2000, 1, False), (20_000, 2000, 3, False),
+                                                 (20_000, 2000, 7, False), (20_000, 5, 40, True),
+                                                 (20_000, 10**9, 2, False), (20_000, 2000, 8, True)])
+def test_from_tokens_peak_memory_within_its_estimate(N, V, t, repetitive):
+    """The memory check's estimate (per token, then the m×t contexts) against the peak tracemalloc measures."""
+    import tracemalloc
+
+    from ntpbook_lib.data import _BYTES_PER_WINDOW
+
+    rng = np.random.default_rng(1)
+    tokens = np.tile(rng.integers(0, V, 50), N // 50) if repetitive else (rng.zipf(1.2, N) - 1) % V
+    tracemalloc.start()
+    data, contexts = NTPData.from_tokens(tokens, t, V)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    estimate = _BYTES_PER_WINDOW * N + 8.0 * data.m * t
+    assert peak <= estimate
+    assert estimate <= 6 * peak  # not so loose that valid input is refused long before memory runs out
+
+
+def test_from_sequences_matches_its_definition():
+    """The trie construction against the definition: every prefix of length ≥ min_length as a tuple context."""
+    rng = np.random.default_rng(3)
+    seqs = [rng.integers(0, 4, rng.integers(1, 9)).tolist() for _ in range(40)] + [[], [2]]
+    for min_length in (1, 2, 3):
+        data, contexts = NTPData.from_sequences(seqs, V=4, min_length=min_length)
+        pairs = [(tuple(s[:k]), s[k]) for s in seqs for k in range(min_length, len(s))]
+        ref, distinct = NTPData.from_pairs([c for c, _ in pairs], [z for _, z in pairs], V=4)
+        assert contexts == distinct
+        np.testing.assert_array_equal(data.P, ref.P)
+        np.testing.assert_array_equal(data.pi, ref.pi)
+        assert data.n == ref.n
