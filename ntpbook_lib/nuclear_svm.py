@@ -398,7 +398,7 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     uniq, inverse, counts = _merge_equal_columns(S)
     b = np.sqrt(counts.astype(np.float64))
     if device is None:
-        with shared_core_threads():  # one thread on busy cores, where large problems keep the caller's threads
+        with shared_core_threads():  # on shared cores only the idle ones: large problems keep the default threads
             M, Cu, primal, dual, iters, proxy = _admm_nuclear(uniq, b, tol, max_iter, check_every)
     else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
         ops = _Ops(device)

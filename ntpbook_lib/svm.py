@@ -73,13 +73,14 @@ def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float,
 
 
 def shared_core_threads():
-    """One BLAS/torch thread inside the block when the cores are already busy and nobody chose the threads.
+    """BLAS/torch threads for the cores left idle, ``max(1, ⌊cores − load⌋)``, when nobody chose the threads.
 
-    :func:`~ntpbook_lib.runtime.solver_threads` leaves large problems on the caller's threads; on cores shared with
-    other work (1-minute load average at least the number of cores minus a half) BLAS's extra threads stall
-    instead of helping: measured on 2 shared cores, ``ntp_svm`` at V = 200, m = 2000, d = 2100 took more than
-    30 s with the default 2 threads against 6.3 s with one.  Inside a ``cpu_threads`` block, or a solver's
-    one-thread block, the counts are left as they are.
+    :func:`~ntpbook_lib.runtime.solver_threads` leaves large problems on the caller's threads; on cores shared
+    with other work BLAS's extra threads stall instead of helping.  Measured on 2 shared cores, ``ntp_svm`` at
+    V = 200, m = 2000, d = 2100 took 39 s with the default 2 threads at a load average of 1.3 and 11 s at 3,
+    against 7.2 s and 10 s with one thread.  So the solvers use as many threads as there are cores beyond the
+    1-minute load average (one at least; all of them on an idle machine).  Inside a ``cpu_threads`` block, or
+    a solver's one-thread block, the counts are left as they are.
     """
     import os
     from contextlib import nullcontext
@@ -90,10 +91,10 @@ def shared_core_threads():
         return nullcontext()
     try:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        busy = cores <= 1 or os.getloadavg()[0] >= cores - 0.5
+        idle = max(1, int(cores - os.getloadavg()[0]))
     except OSError:  # pragma: no cover - no load average on this system
-        busy = True
-    return runtime.cpu_threads(1) if busy else nullcontext()
+        cores, idle = 2, 1
+    return runtime.cpu_threads(idle) if idle < cores else nullcontext()
 
 
 def _active_set(K: np.ndarray, off: np.ndarray, max_iter: int = 50) -> np.ndarray | None:
