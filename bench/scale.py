@@ -114,6 +114,7 @@ def _growth(points: list[dict]) -> None:
 
 def plot(points: list[dict], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import ntpbook_lib.plotting as npl
@@ -128,4 +129,9 @@ def plot(points: list[dict], path: Path) -> None:
                        styles={f"{source} (V={ps[0]['V']})": "o-"}, logx=True, logy=True, xlabel=label,
                        ylabel="time to a certified gap $10^{-6}$ [s]" if col == 0 else "")
         ax[0, col].legend()
+        ax[0, col].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decades only: no crowded labels
     fig.savefig(path, facecolor="white")
+
+
+if __name__ == "__main__":  # python -m bench.scale: redraw bench/scale.png from bench/scale.json
+    plot(json.loads((HERE / "scale.json").read_text()), HERE / "scale.png")

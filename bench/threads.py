@@ -76,7 +76,13 @@ def run(quick: bool = False, full: bool = False, limit: float = 300.0, headline:
                     for mode in (1, None):
                         harness.configure(mode)
                         out = harness.run_in_child(func, *args, limit=limit, label=f"threads-{mode}-{loaded}")
-                        row[(mode, loaded)] = out.value["time"] if out.value else float("nan")
+                        row[(mode, loaded)] = (out.value["time"] if out.value else limit if out.timed_out
+                                               else float("nan"))
+                        if out.value is None:
+                            print(f"  {label}, threads {mode or 'default'}, {'loaded' if loaded else 'quiet'}: "
+                                  + (f"stopped at the {limit:.0f} s limit ({out.cpu or float('nan'):.0f} s CPU used): "
+                                     "the ratio below is a lower bound" if out.timed_out else f"failed: {out.error}"),
+                                  flush=True)
                 finally:
                     for p in spin:
                         p.kill()

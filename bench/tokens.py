@@ -201,13 +201,16 @@ def run(quick: bool = False, full: bool = False, limit: float = 300.0, headline:
                     why = (f"stopped at {limit:.0f} s, {out.cpu or float('nan'):.0f} s CPU used" if out.timed_out
                            else out.error)
                     print(f"    {name:18} failed: {why}; log tail: {' | '.join(out.tail(2))}", flush=True)
+                    if out.timed_out and best is None:
+                        best = (f"{name} stopped at the {limit:.0f} s limit: >", limit)
                     continue
                 c = out.value
                 same = c["digest"] == a["digest"]
                 print(f"    {name:18} {c['time']:7.3f} s (peak {out.peak_rss_mib:5.0f})  ratio {c['time'] / a['time']:6.1f}×  "
                       + ("✓" if same else f"DIFFERENT P/S/π̂ (m {c['m']} vs {a['m']}, nnz {c['nnz']} vs {a['nnz']})"),
                       flush=True)
-                if same and func is not counter_count and (best is None or c["time"] < best[1]):
+                if same and func is not counter_count and (best is None or c["time"] < best[1]
+                                                           or best[0].endswith(">")):
                     best = (name, c["time"])
             summary.append({"solver": "from_tokens", "instance": f"N={N:.0e}, V={V}, t={t}", "time": a["time"],
                             "alternative": best[0] if best else None,

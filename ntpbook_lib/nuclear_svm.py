@@ -45,6 +45,7 @@ from .numerics import (
     svt_gram,
 )
 from .runtime import solver_threads
+from .svm import shared_core_threads
 from .validation import (
     check_array,
     check_bool,
@@ -402,7 +403,8 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
     uniq, inverse, counts = _merge_equal_columns(S)
     b = np.sqrt(counts.astype(np.float64))
     if device is None:
-        M, Cu, primal, dual, iters, proxy = _admm_nuclear(uniq, b, tol, max_iter, check_every)
+        with shared_core_threads():  # on shared cores only the idle ones: large problems keep the default threads
+            M, Cu, primal, dual, iters, proxy = _admm_nuclear(uniq, b, tol, max_iter, check_every)
     else:  # the same iteration in torch on the device; the certificate's numbers come back as floats
         ops = _Ops(device)
         M, Cu, primal, dual, iters, proxy = _admm_nuclear(ops.tensor(uniq), ops.tensor(b), tol, max_iter,
