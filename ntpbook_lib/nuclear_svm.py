@@ -44,8 +44,7 @@ from .numerics import (
     spread_and_margin,
     svt_gram,
 )
-from .runtime import solver_threads
-from .svm import shared_core_threads
+from .runtime import shared_core_threads, solver_threads
 from .validation import (
     check_array,
     check_bool,

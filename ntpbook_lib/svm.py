@@ -29,7 +29,7 @@ import numpy as np
 from .acceleration import anderson_iterates
 from .data import NTPData
 from .numerics import embedding_scale, project_columns, rescale, spread_and_margin
-from .runtime import solver_threads
+from .runtime import shared_core_threads, solver_threads
 from .separability import is_separable, require_margin_constraints
 from .validation import check_bool, check_choice, check_embeddings, check_int, check_real
 
@@ -74,31 +74,6 @@ def svm_residuals(L: np.ndarray, C: np.ndarray, off: np.ndarray) -> tuple[float,
     obj = max(float(np.sum(C * L)) / 2, 1e-300)
     comp = abs(float(np.sum(np.where(off, C, 0.0) * slack))) / (2 * obj)
     return eq, max(0.0, 1.0 - margin), comp
-
-
-def shared_core_threads():
-    """BLAS/torch threads for the cores left idle, ``max(1, ⌊cores − load⌋)``, when nobody chose the threads.
-
-    :func:`~ntpbook_lib.runtime.solver_threads` leaves large problems on the caller's threads; on cores shared
-    with other work BLAS's extra threads stall instead of helping.  Measured on 2 shared cores, ``ntp_svm`` at
-    V = 200, m = 2000, d = 2100 took 39 s with the default 2 threads at a load average of 1.3 and 11 s at 3,
-    against 7.2 s and 10 s with one thread.  So the solvers use as many threads as there are cores beyond the
-    1-minute load average (one at least; all of them on an idle machine).  Inside a ``cpu_threads`` block, or
-    a solver's one-thread block, the counts are left as they are.
-    """
-    import os
-    from contextlib import nullcontext
-
-    from . import runtime
-
-    if runtime._explicit:
-        return nullcontext()
-    try:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        idle = max(1, int(cores - os.getloadavg()[0]))
-    except OSError:  # pragma: no cover - no load average on this system
-        cores, idle = 2, 1
-    return runtime.cpu_threads(idle) if idle < cores else nullcontext()
 
 
 def _active_set(K: np.ndarray, off: np.ndarray, max_iter: int = 50) -> np.ndarray | None:

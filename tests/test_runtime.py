@@ -78,3 +78,23 @@ def test_public_solvers_carry_the_thread_policy():
                  "separability_phase_transition", "certificate", "nuclear_regularization_path", "proxy_quality",
                  "ntp_svm_norm", "margin_references"):
         assert hasattr(getattr(nl, name), "__wrapped__"), f"{name} does not choose its threads"
+
+
+@covers("shared_core_threads")
+def test_shared_core_threads_uses_only_the_idle_cores(monkeypatch):
+    """On busy cores the solvers take max(1, ⌊cores − load⌋) threads; on idle ones, or inside a caller's
+    cpu_threads block, the counts are left as they are."""
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 5.0, 0.0, 0.0))
+    with nl.runtime.shared_core_threads():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    with nl.runtime.shared_core_threads():
+        assert torch.get_num_threads() == before
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 5.0, 0.0, 0.0))
+    with nl.cpu_threads(2), nl.runtime.shared_core_threads():
+        assert torch.get_num_threads() == 2
