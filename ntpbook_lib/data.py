@@ -315,6 +315,8 @@ class NTPData:
         min_length = check_int(min_length, "min_length", minimum=1)
         if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
             raise TypeError(f"sequences must be a sequence of token sequences, got {type(sequences).__name__}")
+        if hasattr(sequences, "ndim"):  # one array of equal-length sequences: NumPy, np.matrix, pandas, torch, SciPy
+            sequences = list(check_tokens(sequences, "sequences", ndim=2, integer_dtype=False))
         seqs = [_as_tokens(seq, V, f"sequences[{i}]").tolist() if len(seq) else [] for i, seq in enumerate(sequences)]
         # the distinct prefixes are a trie: prefix s[:k+1] is the child (node of s[:k], s[k]); one dict step per
         # token.  The returned tuples hold at most Σ_i Σ_k k tokens: refused up front if they cannot fit.
@@ -336,36 +338,19 @@ class NTPData:
                 if node == len(where):
                     where.append((i, k + 1))
         if not contexts:
-            raise ValueError(f"no sequence is longer than min_length = {min_length}")
+            raise ValueError(f"sequences: no sequence is longer than min_length = {min_length}")
         data, nodes = cls.from_pairs(contexts, nxt, V)
         return data, [tuple(seqs[where[u][0]][:where[u][1]]) for u in nodes]
 
 
 def _as_tokens(tokens: Sequence[int] | np.ndarray, V: int | None, name: str = "tokens") -> np.ndarray:
-    """Token ids as a new int64 array: a 1-D array of non-negative integers below ``V`` (and below 2^62).
-
-    The result never shares memory with ``tokens``.  Ids are range-checked in their own dtype before the cast, so
-    an unsigned id beyond int64 is refused by value instead of wrapping round to a negative number.
-    """
+    """Token ids as a new int64 array: a non-empty 1-D array of non-negative integers below ``V`` (and below
+    2^62), read by :func:`~ntpbook_lib.validation.check_tokens` (every container; ids range-checked in their own
+    dtype, so an unsigned id beyond int64 is refused by value instead of wrapping round).  The result never
+    shares memory with ``tokens``."""
     if V is not None:
         V = check_int(V, "V", minimum=1, maximum=2**62)
-    arr = np.asarray(tokens)
-    if arr.dtype.kind in "iu" and arr.ndim == 1:  # the common case, without a float64 round trip
-        if arr.size and arr.dtype.kind == "u" and arr.max() >= 2**62:
-            raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
-        if arr.size and arr.dtype.kind == "i" and arr.dtype.itemsize == 8 and arr.max() >= 2**62:
-            raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
-        arr = arr.astype(np.int64)  # always a copy
-    else:
-        arr = check_array(tokens, name, ndim=1, integer=True)
-        if arr.size and np.abs(arr).max() >= 2**62:
-            raise ValueError(f"{name} must be below 2^62, found {arr[np.abs(arr) >= 2**62][0]:g}")
-        arr = np.array(arr, dtype=np.int64)  # a copy even when check_array returned the caller's array
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"{name} must be non-negative, found {arr.min()}")
-    if V is not None and arr.size and arr.max() >= V:
-        raise ValueError(f"token {arr.max()} is out of range for a vocabulary of size V={V}")
-    return arr
+    return check_tokens(tokens, name, ndim=1, V=V, integer_dtype=False)
 
 
 def _bits_per_token(V: int) -> int:

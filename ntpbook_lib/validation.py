@@ -810,9 +810,12 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
     if isinstance(tokens, (str, bytes)):
         raise TypeError(f"{name} must hold token ids (integers), got a {type(tokens).__name__}")
     _refuse_masked(tokens, name)
-    if sp.issparse(tokens):
-        raise TypeError(f"{name} must be a dense array of token ids, got a sparse {type(tokens).__name__}")
+    if sp.issparse(tokens):  # ids stored sparsely (0 is a token like any other): made dense, as everywhere
+        check_memory(8.0 * np.prod(tokens.shape, dtype=np.float64), f"{name} as a dense {tokens.shape} array")
+        tokens = tokens.toarray()
     tokens = tensor_as_numpy(tokens, name)  # integer ids keep their dtype; floating ones are checked below
+    if type(tokens).__module__.startswith("pandas"):  # a DataFrame iterates over its column labels, not its rows
+        tokens = tokens.to_numpy()
     if ndim == 2 and not isinstance(tokens, np.ndarray):
         if not isinstance(tokens, Iterable):
             raise TypeError(f"{name} must be an n×t array of token ids, got {type(tokens).__name__}")
@@ -827,9 +830,9 @@ def check_tokens(tokens: Any, name: str, *, ndim: int, V: int | None = None, row
     if arr is not None and arr.dtype.kind in "iu":  # the common case, without a float64 round trip
         if arr.ndim != ndim:
             raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}")
-        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**62:
+        if arr.size and int(arr.max()) >= 2**62:  # checked in the ids' own dtype: uint64 never wraps round
             raise ValueError(f"{name} must be below 2^62, found {int(arr.max())}")
-        arr = arr.astype(np.int64)
+        arr = arr.astype(np.int64)  # always a copy
     else:
         checked = check_array(tokens, name, ndim=ndim, integer=True)
         if checked.size and np.abs(checked).max() >= 2**62:

@@ -29,12 +29,7 @@ import scipy.sparse as sp
 CLASSES = ("right answer", "clean error", "error naming the wrong thing or nothing", "wrong exception type",
            "hang", "input changed in place", "result shares the caller's memory", "memory blow-up",
            "wrong answer", "valid input refused", "bad input accepted")
-OWNERS_ELSEWHERE = {  # entry points owned by other work: measured and listed, never fixed here
-    "NTPData.from_tokens": "the token-counting path (P, issue 22)",
-    "NTPData.from_sequences": "the token-counting path (P, issue 22)",
-    "implicit_bias_reference": "training.py (RT)",
-    "alignment": "training.py (RT)",
-}
+OWNERS_ELSEWHERE: dict[str, str] = {}  # entry points measured here but owned by other code (none left)
 
 
 class NotApplicable(Exception):
@@ -228,9 +223,8 @@ def _entries() -> dict[str, Entry]:
         "NTPData.from_counts": Entry(lambda counts: NTPData.from_counts(counts), ("counts",)),
         "NTPData.from_pairs": Entry(lambda tokens: NTPData.from_pairs(list("abcabcabca"), tokens),
                                     ("tokens",), {"tokens": "next_tokens"}),
-        "NTPData.from_tokens": Entry(lambda tokens: NTPData.from_tokens(tokens, 2), ("tokens",), ci=False),
-        "NTPData.from_sequences": Entry(lambda sequences: NTPData.from_sequences(sequences), ("sequences",),
-                                        ci=False),
+        "NTPData.from_tokens": Entry(lambda tokens: NTPData.from_tokens(tokens, 2), ("tokens",)),
+        "NTPData.from_sequences": Entry(lambda sequences: NTPData.from_sequences(sequences), ("sequences",)),
         "random_supports": Entry(lambda sizes: nl.random_supports(6, 5, sizes, _rng()), ("sizes",)),
         "random_ntp_data": Entry(lambda S: nl.random_ntp_data(6, 5, 2, _rng(), max_count=3, S=S), ("S",)),
         "log_softmax": Entry(lambda L: nl.log_softmax(L), ("L",)),
@@ -277,9 +271,9 @@ def _entries() -> dict[str, Entry]:
         "ridge_solution": Entry(lambda H, W: nl.ridge_solution(d0(), H, 1.0, W0=W), ("H", "W"), {"W": "W0"}),
         "regularization_path": Entry(lambda H, radii: nl.regularization_path(d0(), H, radii), ("H", "radii")),
         "genie_excess": Entry(lambda H, R: nl.genie_excess(d0(), H, R), ("H", "R")),
-        "implicit_bias_reference": Entry(lambda H: nl.implicit_bias_reference(d0(), H).W_star, ("H",), ci=False),
+        "implicit_bias_reference": Entry(lambda H: nl.implicit_bias_reference(d0(), H).W_star, ("H",)),
         "alignment": Entry(lambda W, H: nl.alignment(W, d0(), H, nl.implicit_bias_reference(d0(), H)),
-                           ("W", "H"), ci=False),
+                           ("W", "H")),
         "table": Entry(lambda column: str(nl.table({"x": column})), ("column",), {"column": "rows"},
                        skip={c: "a table shows booleans as True/False, not as numbers"
                              for c in ("bool", "torch bool")}),
