@@ -498,6 +498,7 @@ def spectral_order(panels: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         ax.scatter(sigma[ok], learned[ok], s=12)
         ax.set(xscale="log", yscale="log", xlabel=r"singular value $\sigma_k$ of $\tilde S$",
                ylabel=r"step learned ($c_k \geq 1/2$)", title=title)
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())   # log-axis minor labels would overlap
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes
