@@ -415,8 +415,8 @@ def corr_heatmaps(panels: Mapping[str, np.ndarray], label: str, tick_every: int 
     """``corr(X)`` of every matrix ``X`` in ``panels`` (cosines of its columns), two heatmaps to a row (Z24 Figs 1, 5).
 
     Pass ``H`` (d×m) for the context geometry ``corr(H)`` and ``Wᵀ`` (d×V) for the word geometry ``corr(Wᵀ)``;
-    every panel has the colour scale −1 to 1, both axes are labelled ``label`` ("context $j$", "token $z$")
-    and numbered from 1, every ``tick_every``-th item.  Returns ``(fig, axes)``.
+    every panel has the colour scale −1 to 1, both axes are labelled ``label`` (a mathtext string naming the
+    contexts or the tokens) and numbered from 1, every ``tick_every``-th item.  Returns ``(fig, axes)``.
     """
     from .geometry import corr
     from .validation import check_array, check_int
