@@ -57,6 +57,11 @@ __all__ = [
     "separated",
     "run_metrics",
     "train_networks",
+    "context_rows",
+    "format_spread",
+    "spread_rows",
+    "ordering",
+    "largest_rise",
 ]
 
 
@@ -422,18 +427,23 @@ def run_metrics(history, S: np.ndarray) -> dict[str, float]:
 
 
 def train_networks(lang: LanguageData, ref, *, kinds: Sequence[str] = NETWORKS + ("NTP-UFM",),
-                   seeds: Sequence[int] = (0, 1, 2), d: int, steps: int, lr: float, ufm_lr: float = 0.05,
-                   weight_decay: float = 1e-6, n_records: int = 12, snapshots: dict | None = None,
-                   device: str = "cpu") -> dict:
+                   seeds: Sequence[int] = (0, 1, 2), d: int, steps: int, lr: float | dict, ufm_lr: float = 0.05,
+                   betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 1e-6, n_records: int = 12,
+                   snapshots: dict | None = None, device: str = "cpu") -> dict:
     """Train every kind of model on ``lang`` for every seed: ``(kind, seed) → GeometryHistory``.
 
-    Networks by :func:`make_network` and ``train_model`` (AdamW, full batch); ``"NTP-UFM"`` by ``train_ufm``
-    with Adam (``ufm_lr``) and ``d`` columns.  ``snapshots``: ``kind → steps`` at which to keep ``(W, H)``.
+    Networks by :func:`make_network` and ``train_model`` (AdamW with ``betas``, full batch; ``lr`` one learning
+    rate, or ``kind → lr``); ``"NTP-UFM"`` by ``train_ufm`` with Adam (``ufm_lr``) and ``d`` columns.
+    ``snapshots``: ``kind → steps`` at which to keep ``(W, H)``, for the first seed.
     """
     from .models import train_model
     from .ufm import train_ufm
 
     snapshots = snapshots or {}
+    rates = dict(lr) if isinstance(lr, dict) else {k: lr for k in kinds}
+    missing = [k for k in kinds if k != "NTP-UFM" and k not in rates]
+    if missing:
+        raise ValueError(f"lr gives no learning rate for {missing}")
     runs = {}
     for kind in kinds:
         for seed in seeds:
@@ -444,7 +454,63 @@ def train_networks(lang: LanguageData, ref, *, kinds: Sequence[str] = NETWORKS +
                                              n_records=n_records, snapshots=snaps, device=device)
             else:
                 runs[kind, seed] = train_model(make_network(kind, lang, d, seed), lang.data, lang.contexts,
-                                               steps=steps, lr=lr, weight_decay=weight_decay, ref=ref,
+                                               steps=steps, lr=rates[kind], betas=betas,
+                                               weight_decay=weight_decay, ref=ref,
                                                n_records=n_records, snapshots=snaps, device=device,
                                                progress=False)
     return runs
+
+
+# ------------------------------------------------------------------------------ the chapter's tables
+def context_rows(lang: LanguageData, rows: Sequence[int]) -> list[dict]:
+    """Contexts ``rows`` of ``lang`` as words, with their next tokens and ``p̂`` on the support (Z24 §5.1's examples)."""
+    if not isinstance(lang, LanguageData) or lang.vocab is None:
+        raise TypeError("lang must be a LanguageData with a vocabulary")
+    out = []
+    for j in rows:
+        j = check_int(j, "row", minimum=0, maximum=lang.data.m - 1)
+        support = lang.data.supports[j]
+        out.append({"context": " ".join(lang.vocab[i] for i in lang.contexts[j]),
+                    "next tokens": ", ".join(lang.vocab[z] for z in support),
+                    "p̂": np.round(lang.data.P[support, j], 2)})
+    return out
+
+
+def format_spread(values: Sequence[float], fmt: str = "{:.3g}") -> str:
+    """``"mean [min, max]"`` of a metric over seeds (just ``"mean"`` when all values agree)."""
+    m, lo, hi = seed_spread(values)
+    return fmt.format(m) if lo == hi else f"{fmt.format(m)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def spread_rows(values: dict, kinds: Sequence[str], columns: Sequence[tuple[str, str, str]],
+                label: str = "model") -> list[dict]:
+    """One table row per kind: ``{label: kind, header: "mean [min, max]", ...}`` from ``values[kind, key]``.
+
+    ``values`` maps ``(kind, key)`` to the metric's values over seeds; ``columns`` lists ``(header, key, fmt)``.
+    """
+    return [{label: k, **{h: format_spread(values[k, key], f) for h, key, f in columns}} for k in kinds]
+
+
+def ordering(values: dict) -> str:
+    """The names of ``values`` (name → values over seeds) sorted by mean, joined by ``<`` where the seed ranges
+    separate (:func:`separated`) and ``≈`` where they overlap."""
+    if not isinstance(values, dict) or not values:
+        raise ValueError("values must be a non-empty dict: name → values over seeds")
+    ks = sorted(values, key=lambda k: seed_spread(values[k])[0])
+    out = str(ks[0])
+    for a, b in zip(ks, ks[1:]):
+        out += (" < " if separated(values[a], values[b]) else " ≈ ") + str(b)
+    return out
+
+
+def largest_rise(steps: Sequence[int], values: Sequence[float]) -> tuple[float, float, int]:
+    """The largest relative rise of a positive curve above its running minimum: ``(minimum, later value, step)``.
+
+    A monotone decreasing curve gives ``(v, v, step)`` with equal first two entries.
+    """
+    steps, y = np.asarray(steps), np.asarray(values, dtype=float)
+    if y.ndim != 1 or y.size == 0 or steps.shape != y.shape or not np.all(y > 0):
+        raise ValueError("steps and values must be 1-D of one length, the values positive")
+    low = np.minimum.accumulate(y)
+    i = int(np.argmax(y / low))
+    return float(low[i]), float(y[i]), int(steps[i])

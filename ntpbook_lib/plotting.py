@@ -408,3 +408,100 @@ def symmetric_design_curves(k: np.ndarray, panels: Sequence[tuple[str, Mapping[s
 
 
 __all__ += ["heatmap_grid", "certificate_panels", "ufm_training_curves", "symmetric_design_curves"]
+
+
+# ------------------------------------------------------------------ chapter 5's figures (Z24 Figs 5–7; Zhao & Thrampoulidis 2025)
+def corr_heatmaps(panels: Mapping[str, np.ndarray], label: str, tick_every: int = 4):
+    """``corr(X)`` of every matrix ``X`` in ``panels`` (cosines of its columns), two heatmaps to a row (Z24 Figs 1, 5).
+
+    Pass ``H`` (d×m) for the context geometry ``corr(H)`` and ``Wᵀ`` (d×V) for the word geometry ``corr(Wᵀ)``;
+    every panel has the colour scale −1 to 1, both axes are labelled ``label`` (a mathtext string naming the
+    contexts or the tokens) and numbered from 1, every ``tick_every``-th item.  Returns ``(fig, axes)``.
+    """
+    from .geometry import corr
+    from .validation import check_array, check_int
+
+    if not isinstance(panels, Mapping):
+        raise TypeError(f"panels must map titles to matrices (a dict), got {type(panels).__name__}")
+    if not panels:
+        raise ValueError("corr_heatmaps needs at least one panel")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    tick_every = check_int(tick_every, "tick_every", minimum=1, maximum=10**6)
+    mats = {title: corr(check_array(X, f"panels[{title!r}]", ndim=2)) for title, X in panels.items()}
+    fig, axes = subplots(-(-len(mats) // 2), min(2, len(mats)), width=3.0, height=2.6)
+    for ax, (title, C) in zip(axes.ravel(), mats.items()):
+        ticks = [str(i + 1) if i % tick_every == 0 else "" for i in range(C.shape[0])]
+        heatmap(ax, C, title, center=0, vmin=-1, vmax=1, xlabel=label, ylabel=label, xticklabels=ticks,
+                yticklabels=ticks)
+    for ax in axes.ravel()[len(mats):]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+_GEOMETRY_CURVES = [("excess", r"CE $-\ \mathcal{H}$", True),
+                    ("dist_in", r"$\|P_{\mathcal{F}}(L_k) - L^{\rm in}\|_F$", True),
+                    ("cos_mm", r"cos($L_k, L^{\rm mm}$)", False),
+                    ("sim_H_theory", "sim corr($H$), theory", False)]
+
+
+def geometry_curves(runs: Mapping[str, Sequence]):
+    """Z24 Figs 6–7: ``CE − H``, ``‖P_𝓕(L_k) − L^in‖_F``, ``cos(L_k, L^mm)`` and ``sim`` of ``corr(H)`` with the
+    theory against the step, 2×2 panels on log step axes.
+
+    ``runs`` maps a model's name to its runs over seeds (``GeometryHistory`` of ``train_ufm`` or
+    ``train_model``; one run or a list): one colour and line style per model, one line per seed, so the
+    spread over seeds is what the reader sees.  Returns ``(fig, axes)``.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty dict: model name → run or list of runs")
+    series = {name: list(r) if isinstance(r, Sequence) else [r] for name, r in runs.items()}
+    for name, hs in series.items():
+        if not hs or not all(hasattr(h, "steps") and all(hasattr(h, k) for k, _, _ in _GEOMETRY_CURVES) for h in hs):
+            raise ValueError(f"runs[{name!r}] must be recorded runs (GeometryHistory) with steps and metrics")
+    fig, axes = subplots(2, 2, width=3.3, height=2.5)
+    styles = ["-", "--", ":", "-."]
+    for ax, (key, title, logy) in zip(axes.ravel(), _GEOMETRY_CURVES):
+        for n, (name, hs) in enumerate(series.items()):
+            for i, h in enumerate(hs):
+                ax.plot(np.maximum(h.steps, 1), getattr(h, key), styles[n % len(styles)], color=f"C{n}",
+                        alpha=1.0 if i == 0 else 0.55, label=name if i == 0 else None)
+        ax.set(xscale="log", yscale="log" if logy else "linear", title=title, xlabel="step $k$")
+    axes[0, 0].legend()
+    return fig, axes
+
+
+def spectral_order(panels: Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    """Zhao & Thrampoulidis (2025): the step at which each singular direction of ``S̃`` is learned against its
+    singular value ``σ_k``, log–log, one panel per run (at most 3 to a row).
+
+    ``panels`` maps a title to ``(sigma, learned_at)`` (``language.spectral_learning``'s fields); directions
+    never learned (``inf``) are left out.  Returns ``(fig, axes)``.
+    """
+    from .validation import check_array
+
+    if not isinstance(panels, Mapping) or not panels:
+        raise ValueError("panels must be a non-empty dict: title → (sigma, learned_at)")
+    items = []
+    for title, pair in panels.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"panels[{title!r}] must be a pair (sigma, learned_at)")
+        sigma = check_array(pair[0], f"panels[{title!r}] sigma", ndim=1)
+        learned = check_array(pair[1], f"panels[{title!r}] learned_at", ndim=1, finite=False)
+        if sigma.shape != learned.shape:
+            raise ValueError(f"panels[{title!r}]: sigma and learned_at differ in shape, {sigma.shape} and {learned.shape}")
+        items.append((title, sigma, learned))
+    n = len(items)
+    fig, axes = subplots(-(-n // 3), min(3, n), width=3.3, height=2.7)
+    for ax, (title, sigma, learned) in zip(axes.ravel(), items):
+        ok = np.isfinite(learned)
+        ax.scatter(sigma[ok], learned[ok], s=12)
+        ax.set(xscale="log", yscale="log", xlabel=r"singular value $\sigma_k$ of $\tilde S$",
+               ylabel=r"step learned ($c_k \geq 1/2$)", title=title)
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())   # log-axis minor labels would overlap
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+__all__ += ["corr_heatmaps", "geometry_curves", "spectral_order"]

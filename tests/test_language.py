@@ -234,3 +234,24 @@ def test_train_networks_runs_every_kind_and_names_both_proxies():
     assert m["sim_H_gram"] == pytest.approx(runs["LSTM", 0].final()["sim_H_proxy"])
     with pytest.raises(ValueError, match="kind"):
         lg.make_network("CNN", lang, 8, 0)
+
+
+def test_chapter_table_helpers():
+    lang = nl.synthetic_sentences(np.random.default_rng(0))
+    rows = lg.context_rows(lang, [0, 4])
+    assert rows[0]["context"] == "the big cat eats the" and rows[0]["next tokens"] == "fish, meat, bone"
+    np.testing.assert_allclose(rows[1]["p̂"].sum(), 1.0, atol=0.02)
+    with pytest.raises(ValueError):
+        lg.context_rows(lang, [lang.data.m])
+    assert lg.format_spread([1.0, 2.0, 3.0], "{:.1f}") == "2.0 [1.0, 3.0]"
+    assert lg.format_spread([0.5, 0.5]) == "0.5"
+    vals = {("a", "x"): [1.0, 2.0], ("b", "x"): [3.0, 4.0]}
+    assert lg.spread_rows(vals, ["a", "b"], [("X", "x", "{:.0f}")]) == [
+        {"model": "a", "X": "2 [1, 2]"}, {"model": "b", "X": "4 [3, 4]"}]
+    assert lg.ordering({"b": [3.0, 4.0], "a": [1.0, 2.0], "c": [3.5, 5.0]}) == "a < b ≈ c"
+    with pytest.raises(ValueError):
+        lg.ordering({})
+    assert lg.largest_rise([0, 1, 2, 3], [4.0, 1.0, 3.0, 0.5]) == (1.0, 3.0, 2)
+    assert lg.largest_rise([1, 2], [2.0, 1.0]) == (2.0, 2.0, 1)
+    with pytest.raises(ValueError):
+        lg.largest_rise([1, 2], [1.0, 0.0])

@@ -8,7 +8,8 @@ from fuzz_support import COVERED
 
 COVERED.update({"tokenize", "context_length_statistics", "load_text", "glue", "table", "plotting.set_style",
                 "plotting.subplots", "plotting.heatmap", "plotting.curves", "plotting.heatmap_grid",
-                "plotting.certificate_panels", "plotting.ufm_training_curves", "plotting.symmetric_design_curves"})
+                "plotting.certificate_panels", "plotting.ufm_training_curves", "plotting.symmetric_design_curves",
+                "plotting.corr_heatmaps", "plotting.geometry_curves", "plotting.spectral_order"})
 
 
 def test_book_and_plotting_helpers():
@@ -36,6 +37,23 @@ def test_chapter_figure_helpers_refuse_bad_input_cleanly():
            lambda: p.symmetric_design_curves(np.array([1, 2]), []),
            lambda: p.symmetric_design_curves("k", [("t", {"a": (np.ones(2), None)})]),
            lambda: p.symmetric_design_curves(np.array([1, 2]), [("t", {"a": (np.ones(3), None)})])]
+    for call in bad:
+        with pytest.raises((ValueError, TypeError)):
+            call()
+
+
+def test_chapter5_figure_helpers_refuse_bad_input_cleanly():
+    import pytest
+
+    from ntpbook_lib import plotting as p
+
+    bad = [lambda: p.corr_heatmaps({}, "x"), lambda: p.corr_heatmaps([np.eye(2)], "x"),
+           lambda: p.corr_heatmaps({"a": np.zeros(3)}, "x"), lambda: p.corr_heatmaps({"a": np.eye(2)}, 3),
+           lambda: p.corr_heatmaps({"a": np.eye(2)}, "x", tick_every=0),
+           lambda: p.geometry_curves({}), lambda: p.geometry_curves({"a": 1}), lambda: p.geometry_curves({"a": []}),
+           lambda: p.spectral_order({}), lambda: p.spectral_order({"a": np.ones(2)}),
+           lambda: p.spectral_order({"a": (np.ones(2), np.ones(3))}),
+           lambda: p.spectral_order({"a": (np.ones((2, 2)), np.ones(2))})]
     for call in bad:
         with pytest.raises((ValueError, TypeError)):
             call()
