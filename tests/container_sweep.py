@@ -29,7 +29,6 @@ import scipy.sparse as sp
 CLASSES = ("right answer", "clean error", "error naming the wrong thing or nothing", "wrong exception type",
            "hang", "input changed in place", "result shares the caller's memory", "memory blow-up",
            "wrong answer", "valid input refused", "bad input accepted")
-OWNERS_ELSEWHERE: dict[str, str] = {}  # entry points measured here but owned by other code (none left)
 
 
 class NotApplicable(Exception):
@@ -713,14 +712,6 @@ def all_cases(ci: bool = False) -> list[tuple[str, ...]]:
     return cases
 
 
-def owner_elsewhere(case: tuple[str, ...]) -> str | None:
-    for name, owner in OWNERS_ELSEWHERE.items():
-        if case[1] == name or case[1].startswith(name + "/") or case[1].startswith(name + "(") or \
-                (case[0] == "size" and name.split(".")[-1] + "(" in case[1]):
-            return owner
-    return None
-
-
 # ------------------------------------------------------------------------------------------ workers
 def _worker(conn, cap_bytes: int) -> None:  # pragma: no cover - runs in a spawned process
     import resource
@@ -793,7 +784,6 @@ def report(timeout: float = 20.0, cap_gib: float = 4.0, only: str | None = None,
     cases = [c for c in all_cases() if only is None or re.search(only, " ".join(c))]
     pool = Pool(timeout, int(cap_gib * 2**30))
     counts: collections.Counter = collections.Counter()
-    elsewhere: collections.Counter = collections.Counter()
     problems = []
     t0 = time.monotonic()
     for i, case in enumerate(cases):
@@ -801,28 +791,18 @@ def report(timeout: float = 20.0, cap_gib: float = 4.0, only: str | None = None,
         pool.warm()
         if cls == "not applicable":
             continue
-        who = owner_elsewhere(case)
-        if who:
-            elsewhere[cls] += 1
-        else:
-            counts[cls] += 1
+        counts[cls] += 1
         if cls not in ("right answer", "clean error"):
-            problems.append((cls, " | ".join(case[1:]), detail, who))
+            problems.append((cls, " | ".join(case[1:]), detail))
     pool.kill()
     n = sum(counts.values())
-    print(f"{n} calls on this work's entry points ({time.monotonic() - t0:.0f} s, each in a spawned worker, "
+    print(f"{n} calls on the public entry points ({time.monotonic() - t0:.0f} s, each in a spawned worker, "
           f"{timeout:.0f} s limit, {cap_gib:g} GiB address-space cap):", file=out)
     for cls in CLASSES:
         print(f"  {counts[cls]:5d}  {cls}", file=out)
-    if elsewhere:
-        print(f"{sum(elsewhere.values())} calls on entry points owned elsewhere "
-              f"({', '.join(sorted(set(OWNERS_ELSEWHERE.values())))}):", file=out)
-        for cls in CLASSES:
-            if elsewhere[cls]:
-                print(f"  {elsewhere[cls]:5d}  {cls}", file=out)
     print("problems:", file=out)
-    for cls, where, detail, who in sorted(problems, key=lambda p: (p[3] is not None, p[0], p[1])):
-        print(f"  [{cls}] {where}{f' (owned by {who})' if who else ''}: {detail}"[:300], file=out)
+    for cls, where, detail in sorted(problems):
+        print(f"  [{cls}] {where}: {detail}"[:300], file=out)
     return counts
 
 
