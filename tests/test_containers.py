@@ -27,7 +27,6 @@ GOOD = ("right answer", "clean error", "not applicable")
 ENTRIES = {name: e for name, e in _entries().items() if e.ci}
 
 
-
 def _failures(cases):
     out = []
     for case in cases:
