@@ -220,3 +220,12 @@ def test_no_result_depends_on_the_python_release(md):
     shipped corpus (*Alice*) or on TinyStories, and name "python-docs" at most as an alternative in a comment."""
     code = "\n".join(line.split("#")[0] for line in md.read_text().splitlines())
     assert "python-docs" not in code, f"{md.name} computes on load_text('python-docs')"
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_title_has_no_quote_marks(md):
+    """sphinx-proof finds a result's chapter in the PDF by matching the section's name with its title; smart quotes
+    turn ' and " in the title into ’ and ” after the name is made, so every definition and theorem of such a chapter
+    loses its number and its label in the PDF (printed as "Definition  (…)" and "??")."""
+    title = next(line for line in md.read_text().splitlines() if line.startswith("# "))
+    assert not set("'\"") & set(title), title
