@@ -1,4 +1,4 @@
-"""Anderson acceleration of fixed-point iterations, shared by the NTP-SVM and NTP-SVM★ solvers."""
+"""Anderson acceleration of fixed-point iterations, shared by the NTP-SVM and NTP-SVM⋆ solvers."""
 
 from __future__ import annotations
 

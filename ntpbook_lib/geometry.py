@@ -1,7 +1,7 @@
 """The geometry of learned embeddings (Z24 §5.3): the metrics, and the references they compare with.
 
 :func:`corr` and :func:`sim` are Z24's metrics of a geometry; :func:`ufm_reference` gathers what a trained pair
-``(W, H)`` is compared with — the NTP-SVM★ solution ``L^mm`` and its factors (Z24 Cor. 1), the proxy ``S̃``
+``(W, H)`` is compared with — the NTP-SVM⋆ solution ``L^mm`` and its factors (Z24 Cor. 1), the proxy ``S̃``
 and ``L^in`` — and :func:`geometry_metrics` measures one pair against it.  :class:`GeometryHistory` holds those
 metrics along a training run, of NTP-UFM (:func:`ntpbook_lib.ufm.train_ufm`) or of a network
 (:func:`ntpbook_lib.models.train_model`).
@@ -234,14 +234,14 @@ class GeometryReference(NamedTuple):
 def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) -> GeometryReference:
     """``L^in`` (Lemma 3), ``L^mm`` (Def. 3) with ``W^mm, H^mm`` (Cor. 1), and the proxy ``S̃``.
 
-    ``L_mm``, when given, is used as the NTP-SVM★ solution instead of solving it again.
+    ``L_mm``, when given, is used as the NTP-SVM⋆ solution instead of solving it again.
 
     Parameters
     ----------
     data : NTPData
         The data.
     L_mm : numpy.ndarray, optional
-        The NTP-SVM★ solution, when already solved.
+        The NTP-SVM⋆ solution, when already solved.
     **svm_options
         Passed to :func:`~ntpbook_lib.nuclear_svm.ntp_svm_logits`.
 
@@ -260,7 +260,7 @@ def ufm_reference(data: NTPData, L_mm: np.ndarray | None = None, **svm_options) 
 
 
 class ProxyQuality(NamedTuple):
-    """How well the proxy ``S̃`` stands in for the NTP-SVM★ solution ``L^mm`` (Z24 §4.4, Prop. 3)."""
+    """How well the proxy ``S̃`` stands in for the NTP-SVM⋆ solution ``L^mm`` (Z24 §4.4, Prop. 3)."""
 
     nuclear_proxy: float  # ‖S̃‖_*
     nuclear_mm: float  # ‖L^mm‖_*
@@ -270,7 +270,7 @@ class ProxyQuality(NamedTuple):
     sim_words: float  # sim(corr(W^mmᵀ), corr(W̃ᵀ)), factors by Cor. 1
     sim_contexts: float  # sim(corr(H^mm), corr(H̃))
     certificate: bool  # Z24 Prop. 3's sign test on S̃
-    max_off_support: float  # its statistic, max over off-support (v, j) of (U Vᵀ)[v, j]
+    max_off_support: float  # its statistic, max over off-support (v, j) of (U Qᵀ)[v, j]
     effective_rank_mm: float  # exp(entropy of σ/Σσ) of L^mm (Roy & Vetterli)
     effective_rank_proxy: float
     rank_mm: int  # singular values of L^mm above rank_rtol · σ_1
@@ -286,7 +286,7 @@ def proxy_quality(S: np.ndarray, L_mm: np.ndarray, rank_rtol: float = 1e-3) -> P
     S : numpy.ndarray
         A V×m 0/1 support matrix.
     L_mm : numpy.ndarray
-        The NTP-SVM★ solution, V×m.
+        The NTP-SVM⋆ solution, V×m.
     rank_rtol : float, optional
         Relative threshold of the ranks.
 

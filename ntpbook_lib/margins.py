@@ -311,7 +311,7 @@ def margin_metrics(data: NTPData, H: np.ndarray, refs: Mapping[str, np.ndarray],
     ``cos_<norm>`` (cosine of ``P_⊥ W`` to that norm's NTP-SVM direction), for each norm of ``refs``.
 
     The cosine is taken on ``P_⊥ W = W − P_F W``, the part of W that diverges (T24 Thm 2); the ``F``-part stays
-    bounded and is measured by ``‖P_F W − W*‖`` (``dist_F`` in :func:`ntpbook_lib.training.train_linear`'s history).
+    bounded and is measured by ``‖P_F W − W^⋆‖`` (``dist_F`` in :func:`ntpbook_lib.training.train_linear`'s history).
     """
     H = check_embeddings(data, H)
     F = DataSubspace(data, H) if F is None else F

@@ -1,4 +1,4 @@
-"""Trained next-token predictors whose geometry Z24 §5 compares with NTP-UFM and with the NTP-SVM★.
+"""Trained next-token predictors whose geometry Z24 §5 compares with NTP-UFM and with the NTP-SVM⋆.
 
 Every network maps a batch of contexts (m×t tokens) to its **context embeddings** ``h_j`` — the final
 normalised hidden state at the last position — and multiplies them by a bias-free **decoder** ``W`` (V×d), so

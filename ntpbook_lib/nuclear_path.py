@@ -168,7 +168,7 @@ def nuclear_regularization_path(data: NTPData, lams: Sequence[float], *, L_mm: n
     lams : sequence of float
         Positive distinct values of λ (solved in decreasing order).
     L_mm : numpy.ndarray, optional
-        The NTP-SVM★ solution, when already solved.
+        The NTP-SVM⋆ solution, when already solved.
     tol : float, optional
         Relative duality gap of each solve.
     max_iter : int, optional
@@ -253,14 +253,14 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     Column j of ``L^in + R L^mm`` has in-support logits ``ℓ^in_{z,j} + R a_j`` and off-support logits
     ``R L^mm[v, j] ≤ R(a_j − 1)``, so with ``Z_j = Σ_{z∈S_j} e^{ℓ^in_{z,j}} = 1/GM_j``,
     ``CE − H = Σ_j π̂_j log(1 + GM_j Σ_{v∉S_j} e^{−R(a_j − L^mm[v,j])}) ≤ e^{−R} Σ_j π̂_j (V − S_j) GM_j``.
-    ``L_mm`` (default: the NTP-SVM★ solution) must be feasible for eqs. (9)–(10) up to ``tol``.
+    ``L_mm`` (default: the NTP-SVM⋆ solution) must be feasible for eqs. (9)–(10) up to ``tol``.
 
     Parameters
     ----------
     data : NTPData
         The data.
     L_mm : numpy.ndarray, optional
-        The NTP-SVM★ solution (solved when not given).
+        The NTP-SVM⋆ solution (solved when not given).
     tol : float, optional
         Feasibility tolerance of ``L_mm``.
 
@@ -279,7 +279,7 @@ def genie_bound(data: NTPData, L_mm: np.ndarray | None = None, tol: float = 1e-6
     hi_in, lo_in = np.where(S, L_mm, -np.inf).max(axis=0), np.where(S, L_mm, np.inf).min(axis=0)
     hi_out = np.where(S, -np.inf, L_mm).max(axis=0)
     if np.any(hi_in - lo_in > tol) or np.any(lo_in - hi_out < 1 - tol):
-        raise ValueError("L_mm is not feasible for the NTP-SVM★: in-support entries of a column must be equal "
+        raise ValueError("L_mm is not feasible for the NTP-SVM⋆: in-support entries of a column must be equal "
                          "and exceed every off-support entry of that column by at least 1")
     logP = log_p_on_support(data.P, S)
     gm = np.exp(logP.sum(axis=0) / data.support_sizes)  # geometric mean of p̂_j over S_j

@@ -1,4 +1,4 @@
-"""Logit-space geometry of NTP with learned embeddings: ``L^in``, the NTP-SVM★ ``L^mm`` and its closed forms (Z24).
+"""Logit-space geometry of NTP with learned embeddings: ``L^in``, the NTP-SVM⋆ ``L^mm`` and its closed forms (Z24).
 
 With free context embeddings the logits ``L = W H`` (V×m) are the unknowns.  Z24 splits logit space into
 
@@ -10,7 +10,7 @@ and shows that the regularised solutions grow as ``L_λ ≈ L^in + R(λ) L^mm``,
 
     L^mm ∈ argmin ‖L‖_*   s.t.   L[z, j] = L[z', j]  (z, z' ∈ S_j),    L[z, j] − L[v, j] ≥ 1  (z ∈ S_j, v ∉ S_j).
 
-The NTP-SVM★ depends only on the support matrix ``S``.  Its dual is
+The NTP-SVM⋆ depends only on the support matrix ``S``.  Its dual is
 
     max ⟨S, C⟩   s.t.   ‖C‖_op ≤ 1,   1ᵀ c_j = 0,   C[v, j] ≤ 0  (v ∉ S_j),
 
@@ -98,7 +98,7 @@ def support_of(data_or_S: NTPData | np.ndarray, *, need_off_support: bool = True
     if isinstance(data_or_S, NTPData):
         if need_off_support and np.all(data_or_S.support_sizes == data_or_S.V):
             raise ValueError("every column of the support matrix of data is the whole vocabulary: there are no "
-                             "out-of-support tokens, so the NTP-SVM★ has no margin constraints")
+                             "out-of-support tokens, so the NTP-SVM⋆ has no margin constraints")
         return data_or_S.S
     return check_support(data_or_S, "data_or_S", need_off_support=need_off_support)
 
@@ -193,10 +193,10 @@ def project_logits_F_perp(L: np.ndarray, data_or_S: NTPData | np.ndarray) -> np.
     return L - project_logits_F(L, data_or_S)
 
 
-# --------------------------------------------------------------------------------------------- NTP-SVM★
+# --------------------------------------------------------------------------------------------- NTP-SVM⋆
 @dataclass(frozen=True)
 class NTPSVMStarInfo:
-    """Certificate of an NTP-SVM★ solve: a feasible ``L`` and a dual-feasible ``C`` with their objectives."""
+    """Certificate of an NTP-SVM⋆ solve: a feasible ``L`` and a dual-feasible ``C`` with their objectives."""
 
     C: np.ndarray  # dual, V×m: ‖C‖_op ≤ 1, columns sum to 0, ≤ 0 off the support
     objective: float  # ‖L‖_* of the returned (feasible) L
@@ -269,7 +269,7 @@ def dual_point(G, off, n_in):
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        A point of the NTP-SVM★ dual's feasible set.
+        A point of the NTP-SVM⋆ dual's feasible set.
     """
     C = project_columns(G, off, n_in)
     return C / max(1.0, spectral_norm(C) * (1.0 + 1e-12))  # the margin covers rounding in the eigenvalue
@@ -311,7 +311,7 @@ def _admm_nuclear(S, b, tol: float, max_iter: int, check_every: int, memory: int
     ``G = ρ(Y − prox Y)`` is a subgradient of ‖·‖_*, whose projection onto the dual cone scaled into the unit
     spectral ball is dual feasible; the smallest ``‖L‖_*`` and the largest dual objective seen bound the
     optimum from both sides.  Returns ``(L, C, primal, dual, iterations, certified_by_proxy)``.  The start is
-    ``S̃ diag(b)`` (feasible with equality) and its polar ``U Vᵀ`` as dual guess.  ``ops`` holds the array
+    ``S̃ diag(b)`` (feasible with equality) and its polar ``U Qᵀ`` as dual guess.  ``ops`` holds the array
     operations (:class:`_Ops`, the same for NumPy and for torch); S and b are NumPy arrays or tensors.
     """
     Sb = S > 0
@@ -365,7 +365,7 @@ def _merge_equal_columns(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, check_every: int = 5,
                    device: str | None = None,
                    return_info: bool = False) -> np.ndarray | tuple[np.ndarray, NTPSVMStarInfo]:
-    """``L^mm``, the NTP-SVM★ of Z24 Def. 3 (eqs. 9–10), by ADMM with singular-value thresholding.
+    """``L^mm``, the NTP-SVM⋆ of Z24 Def. 3 (eqs. 9–10), by ADMM with singular-value thresholding.
 
     Columns with equal supports are merged first: an optimum exists with equal columns there (the problem is
     convex and symmetric in them), and ``c`` equal columns ``ℓ`` have the nuclear norm of one column ``√c ℓ``.
@@ -423,10 +423,10 @@ def ntp_svm_logits(S: np.ndarray, *, tol: float = 1e-6, max_iter: int = 20_000, 
 # ----------------------------------------------------------------------------------- closed forms
 @dataclass(frozen=True)
 class Certificate:
-    """Z24 Prop. 3: ``S̃`` solves the NTP-SVM★ if ``A = U Vᵀ`` (polar of ``S̃``) is negative off the support."""
+    """Z24 Prop. 3: ``S̃`` solves the NTP-SVM⋆ if ``A = U Qᵀ`` (polar of ``S̃``) is negative off the support."""
 
     holds: bool
-    A: np.ndarray  # U Vᵀ from the compact SVD S̃ = U Σ Vᵀ
+    A: np.ndarray  # U Qᵀ from the compact SVD S̃ = U Σ Qᵀ
     max_off_support: float  # max_{v ∉ S_j} A[v, j]; the test is that this is < 0
 
     def __bool__(self) -> bool:
@@ -455,7 +455,7 @@ def certificate(S: np.ndarray) -> Certificate:
 
 @solver_threads
 def mm_embeddings(L: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced factors ``W = U Σ^{1/2}`` (V×r), ``H = Σ^{1/2} Vᵀ`` (r×m) of ``L = U Σ Vᵀ`` (Z24 Cor. 1, Lemma 1).
+    """Balanced factors ``W = U Σ^{1/2}`` (V×r), ``H = Σ^{1/2} Qᵀ`` (r×m) of ``L = U Σ Qᵀ`` (Z24 Cor. 1, Lemma 1).
 
     They attain ``(‖W‖² + ‖H‖²)/2 = ‖L‖_*``; applied to ``L^mm`` they are ``W^mm``, ``H^mm`` up to a rotation.
 
@@ -501,7 +501,7 @@ def symmetric_geometry(V: int, k: int) -> SymmetricGeometry:
     """The closed forms of Z24 Prop. 5 for the symmetric design with ``C(V, k)`` contexts, ``1 ≤ k < V``.
 
     By symmetry ``S̃ S̃ᵀ = σ² (I − 11ᵀ/V)`` with ``σ² = C(V,k) k(V−k) / (V(V−1))``, so ``W = √σ U`` and
-    ``H = √σ Vᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
+    ``H = √σ Qᵀ`` give ``‖w_v‖² = σ(V−1)/V``, ``‖h_j‖² = k(V−k)/(Vσ)`` and ``w_vᵀh_j = S̃[v, j]``, whence
     ``cos(w_v, h_j) = √((V−k)/(k(V−1)))`` on the support and ``−√(k/((V−k)(V−1)))`` off it.
 
     Parameters

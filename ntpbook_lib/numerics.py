@@ -162,7 +162,7 @@ _TORCH: list[_TorchOps] = []
 def array_namespace(X: Any):
     """The operations for X's array library: NumPy's for a NumPy array, torch's for a tensor.
 
-    The NTP-SVM★ kernels below are written once over these operations, so the same lines run in NumPy on
+    The NTP-SVM⋆ kernels below are written once over these operations, so the same lines run in NumPy on
     the CPU and in torch on any device (``ntp_svm_logits(..., device=...)``).
 
     Parameters

@@ -126,7 +126,7 @@ class RegularizationPath:
 def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: ImplicitBiasReference | None = None,
                         rtol: float = 1e-9) -> RegularizationPath:
     """``Ŵ_B = argmin_{‖W‖≤B} CE(W H)`` for increasing B (T24 Thm 1): its direction tends to ``W^mm`` and
-    its projection on F to ``W*``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``.
+    its projection on F to ``W^⋆``.  Each ``‖Ŵ_B‖`` matches B to ``rtol``.
 
     Parameters
     ----------
@@ -182,9 +182,9 @@ def regularization_path(data: NTPData, H: np.ndarray, radii: np.ndarray, ref: Im
 @solver_threads
 def genie_excess(data: NTPData, H: np.ndarray, R: np.ndarray, ref: ImplicitBiasReference | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The genie point ``W* + R·W^mm`` of T24 Thm 1's proof: its excess loss, the bound ``C e^{−R}``, and C.
+    """The genie point ``W^⋆ + R·W^mm`` of T24 Thm 1's proof: its excess loss, the bound ``C e^{−R}``, and C.
 
-    In-support logits of ``W*`` reproduce ``p̂_j`` and ``W^mm`` lifts them by at least 1 above every
+    In-support logits of ``W^⋆`` reproduce ``p̂_j`` and ``W^mm`` lifts them by at least 1 above every
     out-of-support logit, so ``CE − H = Σ_j π̂_j log(1 + Σ_{v∉S_j} e^{ℓ*_v − LSE_{S_j} ℓ* + R(ℓ^mm_v − t_j)})
     ≤ C e^{−R}`` with ``C = Σ_j π̂_j Σ_{v∉S_j} exp(ℓ*_{v,j} − LSE_{z∈S_j} ℓ*_{z,j})``.
 

@@ -257,7 +257,7 @@ def _log_odds(data: NTPData, j: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.
 
 @solver_threads
 def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None) -> np.ndarray:
-    """``W*``: the minimum-norm solution of the log-odds equations (4), the unique one inside F (T24 §3).
+    """``W^⋆``: the minimum-norm solution of the log-odds equations (4), the unique one inside F (T24 §3).
 
     When the equations are inconsistent (no NTP_H-compatibility) this is their least-squares solution in F.
 
@@ -273,7 +273,7 @@ def logodds_solution(data: NTPData, H: np.ndarray, F: DataSubspace | None = None
     Returns
     -------
     numpy.ndarray
-        ``W*``, V×d.
+        ``W^⋆``, V×d.
     """
     F = _subspace(data, H, F)
     return F.min_norm_solution(_log_odds(data, F.j, F.z, F.a))
@@ -296,7 +296,7 @@ class CompatibilityResult:
     """Outcome of the NTP_H-compatibility check (T24 Def. 1); truthy iff the condition holds."""
 
     holds: bool
-    W: np.ndarray  # W^p = W*, exact when holds, least-squares otherwise
+    W: np.ndarray  # W^p = W^⋆, exact when holds, least-squares otherwise
     residual: float  # ‖A(W^p) − log-odds‖₂
     message: str
 
@@ -323,7 +323,7 @@ def is_compatible(data: NTPData, H: np.ndarray, tol: float = 1e-8, *, F: DataSub
     Returns
     -------
     CompatibilityResult
-        Truthy iff compatible; with ``W*``, the residual and a message.
+        Truthy iff compatible; with ``W^⋆``, the residual and a message.
     """
     tol = check_real(tol, "tol", positive=True)
     F = _subspace(data, H, F)

@@ -2,9 +2,9 @@
 
 T24 Thm 2: gradient descent on ``CE(W H)`` drives ``CE → H`` and ``‖W_k‖ → ∞`` with
 
-    W_k ≈ W* + ‖P_⊥ W_k‖ · W^mm / ‖W^mm‖,
+    W_k ≈ W^⋆ + ‖P_⊥ W_k‖ · W^mm / ‖W^mm‖,
 
-``W*`` the log-odds solution in F and ``W^mm`` the NTP-SVM in ``F^⊥``.  :func:`train_linear` runs GD,
+``W^⋆`` the log-odds solution in F and ``W^mm`` the NTP-SVM in ``F^⊥``.  :func:`train_linear` runs GD,
 normalised GD or Adam in torch and records the quantities of T24 Figs 3–5 on a log-spaced schedule.
 """
 
@@ -51,7 +51,7 @@ __all__ = [
 
 
 class ImplicitBiasReference(NamedTuple):
-    """The two limits of T24 Thm 2: ``W*`` (in F) and ``W^mm`` (in ``F^⊥``; None if not NTP-separable)."""
+    """The two limits of T24 Thm 2: ``W^⋆`` (in F) and ``W^mm`` (in ``F^⊥``; None if not NTP-separable)."""
 
     W_star: np.ndarray
     W_mm: np.ndarray | None
@@ -60,7 +60,7 @@ class ImplicitBiasReference(NamedTuple):
 
 
 def implicit_bias_reference(data: NTPData, H: np.ndarray) -> ImplicitBiasReference:
-    """``W*`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`.
+    """``W^⋆`` (T24 eq. 4), ``W^mm`` (T24 Def. 3) and the data subspace F, for :func:`alignment`.
 
     Parameters
     ----------
@@ -88,14 +88,14 @@ class Alignment(NamedTuple):
     excess: float  # CE(W H) − H = Σ_j π̂_j KL(p̂_j ‖ softmax(W h_j))
     norm: float  # ‖W‖_F
     cos_mm: float  # cos(W, W^mm)
-    cos_shift_mm: float  # cos(W − W*, W^mm)
-    dist_F: float  # ‖P_F W − W*‖_F
+    cos_shift_mm: float  # cos(W − W^⋆, W^mm)
+    dist_F: float  # ‖P_F W − W^⋆‖_F
     margin: float  # normalised NTP margin ntp_margin(W)/‖W‖_F
 
 
 def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
     """``ref`` is :func:`implicit_bias_reference` ``(data, H)``: its subspace F was built from this ``H`` and
-    from these supports, and ``W*`` is V×d (``TypeError``/``ValueError`` naming ``ref`` otherwise).  A reference
+    from these supports, and ``W^⋆`` is V×d (``TypeError``/``ValueError`` naming ``ref`` otherwise).  A reference
     made by hand without F (``F=None, compatible=False``: ``dist_F`` is not computed) is checked by shape."""
     if not isinstance(ref, ImplicitBiasReference):
         raise TypeError(f"ref must be an ImplicitBiasReference (from implicit_bias_reference), "
@@ -103,7 +103,7 @@ def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
     V, d = data.V, H.shape[0]
     shape = getattr(ref.W_star, "shape", None)
     if shape != (V, d) or (ref.W_mm is not None and getattr(ref.W_mm, "shape", None) != (V, d)):
-        raise ValueError(f"ref was made for other data: its W* has shape {shape}, not V×d = ({V}, {d}); "
+        raise ValueError(f"ref was made for other data: its W^⋆ has shape {shape}, not V×d = ({V}, {d}); "
                          f"pass implicit_bias_reference(data, H) for this data and H")
     F = ref.F
     if F is None and not ref.compatible:  # a reference without the subspace (never projected on): shapes only
@@ -117,7 +117,7 @@ def _check_reference(ref: object, data: NTPData, H: np.ndarray) -> None:
 
 
 def alignment(W: np.ndarray, data: NTPData, H: np.ndarray, ref: ImplicitBiasReference) -> Alignment:
-    """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W*`` (T24 Thm 2, Figs 3–5).
+    """Excess loss, norm, correlations with ``W^mm`` and distance of ``P_F W`` to ``W^⋆`` (T24 Thm 2, Figs 3–5).
 
     Parameters
     ----------

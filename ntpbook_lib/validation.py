@@ -575,7 +575,7 @@ def check_support(S: Any, name: str = "S", *, need_off_support: bool = True) -> 
                          "context has at least one next token")
     if need_off_support and np.all(sizes == S.shape[0]):
         raise ValueError(f"every column of {name} is the whole vocabulary: there are no out-of-support tokens, "
-                         "so the NTP-SVM★ has no margin constraints")
+                         "so the NTP-SVM⋆ has no margin constraints")
     return S
 
 

@@ -69,3 +69,14 @@ def test_the_check_finds_each_retired_symbol(tmp_path):
     for what in ("token-first", "★", "NTP-SVM^⋆", "singular-vector", "smoothness", "W^⋆", "'VΣV'"):
         assert what in found, what
     assert "W_star" not in found
+
+
+@pytest.mark.parametrize("module", sorted((ROOT / "ntpbook_lib").glob("*.py")), ids=lambda p: p.stem)
+def test_library_docstrings_use_the_books_notation(module):
+    """The API page renders the library's docstrings: no ★, V never a singular-vector factor, W^⋆ for T24's
+    log-odds solution.  (Array indexing such as ``S[z, j]`` is code there, so that rule is not applied.)"""
+    rules = [(p, why) for p, why in RETIRED if why.startswith(("★", "V as a singular-vector", "W* "))]
+    assert len(rules) == 3
+    found = [f"{module.name}:{n}: {m[0]!r} — {why}" for n, line in enumerate(module.read_text().splitlines(), start=1)
+             for p, why in rules for m in p.finditer(line)]
+    assert not found, "\n".join(found)
